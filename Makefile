@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-test
+
+.PHONY: demo test lint bench fuzz clean venv
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or set PYTHON=...)"; exit 2; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/run_demo.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/benchmarks
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check pivot tests
+	$(VENV)/bin/mypy --strict pivot
+
+bench: $(STAMP)
+	$(PY) -m tests.benchmarks.run
+
+fuzz: $(STAMP)
+	PIVOT_FUZZ_EXAMPLES=2000 $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_fuzz.py -s
+
+clean:
+	rm -rf $(VENV) build *.egg-info
