@@ -1,0 +1,150 @@
+"""Lock files: the verifying trace of one stage (what it last ran with).
+
+One YAML file per stage at ``.pivot/stages/<identity>.lock``; canonical and
+sorted so that unchanged content is byte-identical and is never rewritten.
+A missing, corrupt or foreign-schema lock reads as "never ran".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pivot.digest import Digest
+
+SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+try:  # the C loader/dumper is ~10x faster; fall back when libyaml is absent
+    _Loader: Any = yaml.CSafeLoader
+    _Dumper: Any = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+    _Dumper = yaml.SafeDumper
+
+
+@dataclass(frozen=True)
+class LockedOut:
+    path: str
+    digest: Digest
+    size: int
+    is_dir: bool = False
+
+
+@dataclass(frozen=True)
+class LockRecord:
+    stage: str
+    stage_key: str
+    code: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    deps: Mapping[str, str] = field(default_factory=dict)  # path -> str(Digest)
+    outs: tuple[LockedOut, ...] = ()
+    out_decls: tuple[Mapping[str, str], ...] = ()
+
+    def out_map(self) -> dict[str, LockedOut]:
+        return {o.path: o for o in self.outs}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "stage": self.stage,
+            "stage_key": self.stage_key,
+            "code": dict(sorted(self.code.items())),
+            "params": _sorted(self.params),
+            "deps": [{"path": p, "hash": h} for p, h in sorted(self.deps.items())],
+            "outs": [
+                {"path": o.path, "hash": str(o.digest), "size": o.size, "is_dir": o.is_dir}
+                for o in sorted(self.outs, key=lambda o: o.path)
+            ],
+            "out_decls": sorted((dict(sorted(d.items())) for d in self.out_decls), key=lambda d: d.get("path", "")),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LockRecord:
+        return cls(
+            stage=str(data["stage"]),
+            stage_key=str(data["stage_key"]),
+            code={str(k): str(v) for k, v in (data.get("code") or {}).items()},
+            params=dict(data.get("params") or {}),
+            deps={str(d["path"]): str(d["hash"]) for d in data.get("deps") or []},
+            outs=tuple(
+                LockedOut(str(o["path"]), Digest.parse(str(o["hash"])), int(o["size"]), bool(o.get("is_dir", False)))
+                for o in data.get("outs") or []
+            ),
+            out_decls=tuple({str(k): str(v) for k, v in d.items()} for d in data.get("out_decls") or []),
+        )
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _sorted(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, list | tuple):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def lock_path(state_dir: Path, identity: str) -> Path:
+    # ":" separates a sub-pipeline folder from the stage name; keep it readable but portable.
+    safe = identity.replace(":", "/").replace("@", "@")
+    return state_dir / "stages" / f"{safe}.lock"
+
+
+def dumps(record: LockRecord) -> str:
+    return str(yaml.dump(record.to_dict(), Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True))
+
+
+def read(path: Path) -> LockRecord | None:
+    """The lock at ``path``, or None ("never ran") when missing, corrupt or foreign."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        log.warning("cannot read lock file %s (%s); treating the stage as never run", path, exc)
+        return None
+    try:
+        data = yaml.load(text, Loader=_Loader)
+        if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+            log.warning("lock file %s has an unknown schema; treating the stage as never run", path)
+            return None
+        return LockRecord.from_dict(data)
+    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        log.warning("lock file %s is corrupt (%s); treating the stage as never run", path, exc)
+        return None
+
+
+def write(path: Path, record: LockRecord) -> bool:
+    """Write atomically (temp file + rename). Returns False when the content was unchanged."""
+    text = dumps(record)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except OSError:
+        pass
+    atomic_write_text(path, text)
+    return True
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def remove(path: Path) -> None:
+    path.unlink(missing_ok=True)

@@ -1,0 +1,132 @@
+"""Decisions and the reasons behind them: the planner's only output."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Action(enum.StrEnum):
+    RUN = "run"
+    SKIP = "skip"
+    RESTORE = "restore"  # run-cache hit: outputs come from the cache
+    CHECKOUT = "checkout"  # up to date; outputs missing/modified in the workspace but cached
+    BLOCKED = "blocked"  # cannot run: a dependency is missing or an upstream stage failed
+    UPSTREAM_STALE = "upstream_stale"  # static view only: depends on what an upstream run produces
+
+
+class ReasonKind(enum.StrEnum):
+    NEVER_RAN = "never_ran"
+    CODE_CHANGED = "code_changed"
+    PARAMS_CHANGED = "params_changed"
+    DEPS_CHANGED = "deps_changed"
+    OUT_DECLS_CHANGED = "out_decls_changed"
+    KEY_CHANGED = "key_changed"
+    OUTPUTS_MISSING = "outputs_missing"
+    OUTPUTS_MODIFIED = "outputs_modified"
+    UPSTREAM_WILL_RUN = "upstream_will_run"
+    FORCED = "forced"
+    ALWAYS_RUN = "always_run"
+    DEP_MISSING = "dep_missing"
+    UPSTREAM_FAILED = "upstream_failed"
+    RUN_CACHE_HIT = "run_cache_hit"
+    UP_TO_DATE = "up_to_date"
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Reason:
+    kind: ReasonKind
+    changes: tuple[Change, ...] = ()
+
+    def describe(self) -> str:
+        text = _TEXT[self.kind]
+        if not self.changes:
+            return text
+        parts = [f"{c.key}: {_short(c.old)} -> {_short(c.new)}" for c in self.changes[:5]]
+        more = f" (+{len(self.changes) - 5} more)" if len(self.changes) > 5 else ""
+        return f"{text} ({'; '.join(parts)}{more})"
+
+
+_TEXT = {
+    ReasonKind.NEVER_RAN: "never ran",
+    ReasonKind.CODE_CHANGED: "code changed",
+    ReasonKind.PARAMS_CHANGED: "params changed",
+    ReasonKind.DEPS_CHANGED: "dependencies changed",
+    ReasonKind.OUT_DECLS_CHANGED: "output declarations changed",
+    ReasonKind.KEY_CHANGED: "stage definition changed",
+    ReasonKind.OUTPUTS_MISSING: "outputs missing",
+    ReasonKind.OUTPUTS_MODIFIED: "outputs modified",
+    ReasonKind.UPSTREAM_WILL_RUN: "upstream will run",
+    ReasonKind.FORCED: "forced",
+    ReasonKind.ALWAYS_RUN: "always-run stage",
+    ReasonKind.DEP_MISSING: "dependency missing",
+    ReasonKind.UPSTREAM_FAILED: "upstream failed",
+    ReasonKind.RUN_CACHE_HIT: "run cache hit",
+    ReasonKind.UP_TO_DATE: "up to date",
+}
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "none"
+    text = str(value)
+    if ":" in text and len(text) > 30 and text.split(":", 1)[0].startswith("xxh"):
+        return text.split(":", 1)[1][:12]
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happens to one stage, and why.
+
+    ``will_run`` is true only when the stage certainly runs or is restored;
+    ``dep_hashes`` are the hashes it was planned with (recorded in its lock).
+    ``outs`` are the output hashes it settles with when known in advance
+    (skip and checkout: the lock's; restore: the run record's).
+    """
+
+    stage: str
+    action: Action
+    reasons: tuple[Reason, ...]
+    stage_key: str | None = None
+    dep_hashes: Mapping[str, str] = field(default_factory=dict)
+    outs: Mapping[str, str] = field(default_factory=dict)
+    will_run: bool = False
+
+    @property
+    def upstream_stale(self) -> bool:
+        return self.action == Action.UPSTREAM_STALE
+
+    def reason_text(self) -> str:
+        return "; ".join(r.describe() for r in self.reasons) or "up to date"
+
+    def changes(self, kind: ReasonKind) -> tuple[Change, ...]:
+        return tuple(c for r in self.reasons if r.kind == kind for c in r.changes)
+
+
+@dataclass
+class Plan:
+    """Decisions in the order they were made (a topological order)."""
+
+    decisions: dict[str, Decision] = field(default_factory=dict)
+
+    def add(self, decision: Decision) -> None:
+        self.decisions[decision.stage] = decision
+
+    def __iter__(self) -> Iterator[Decision]:
+        return iter(self.decisions.values())
+
+    def __len__(self) -> int:
+        return len(self.decisions)
+
+    def get(self, stage: str) -> Decision | None:
+        return self.decisions.get(stage)
