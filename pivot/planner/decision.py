@@ -51,7 +51,10 @@ class Reason:
         text = _TEXT[self.kind]
         if not self.changes:
             return text
-        parts = [f"{c.key}: {_short(c.old)} -> {_short(c.new)}" for c in self.changes[:5]]
+        if self.kind in _KEYS_ONLY:
+            parts = [c.key for c in self.changes[:5]]
+        else:
+            parts = [f"{c.key}: {_short(c.old)} -> {_short(c.new)}" for c in self.changes[:5]]
         more = f" (+{len(self.changes) - 5} more)" if len(self.changes) > 5 else ""
         return f"{text} ({'; '.join(parts)}{more})"
 
@@ -73,6 +76,9 @@ _TEXT = {
     ReasonKind.RUN_CACHE_HIT: "run cache hit",
     ReasonKind.UP_TO_DATE: "up to date",
 }
+
+
+_KEYS_ONLY = {ReasonKind.UPSTREAM_WILL_RUN, ReasonKind.DEP_MISSING, ReasonKind.UPSTREAM_FAILED}
 
 
 def _short(value: Any) -> str:

@@ -1,0 +1,215 @@
+"""The shell around the planning loop: carry out decisions, commit results,
+feed real output hashes back (early cutoff), report progress.
+
+The loop decides; the engine only does what the decision says. Workers run
+stages; only this process commits (DESIGN rules 1 and 6).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from pivot import commit
+from pivot.executor.base import Executor
+from pivot.executor.task import StageResult, StageTask, TaskDep, TaskOut
+from pivot.fingerprint.stage_key import manifest_hash
+from pivot.planner.decide import StageInputs
+from pivot.planner.decision import Action, Decision
+from pivot.planner.loop import PlanLoop
+from pivot.project.spec import OutKind, StageSpec
+from pivot.results import Outcome, RunReport, StageOutcome
+from pivot.session import Session
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress: a stage started or settled. ``done``/``total`` count settled stages."""
+
+    kind: str  # "plan" | "start" | "finish"
+    stage: str
+    outcome: StageOutcome | None
+    done: int
+    total: int
+    running: tuple[str, ...] = ()
+
+
+ProgressFn = Callable[[Event], None]
+
+
+@dataclass
+class _Run:
+    session: Session
+    loop: PlanLoop
+    inputs: dict[str, StageInputs]
+    executor: Executor
+    keep_going: bool
+    progress: ProgressFn
+    run_token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    report: RunReport = field(default_factory=RunReport)
+    queue: deque[Decision] = field(default_factory=deque)
+    running: dict[Future[StageResult], tuple[Decision, float]] = field(default_factory=dict)
+    busy_mutex: set[str] = field(default_factory=set)
+    halted: bool = False
+    priority: dict[str, int] = field(default_factory=dict)
+
+
+def execute(session: Session, scope: Sequence[str], inputs: dict[str, StageInputs], executor: Executor,
+            *, keep_going: bool = False, progress: ProgressFn | None = None) -> RunReport:
+    loop = PlanLoop(session.graph, scope, inputs, session.ws)
+    run = _Run(session, loop, inputs, executor, keep_going, progress or (lambda _e: None))
+    run.priority = _remaining_path_lengths(session, scope)
+    run.report.plan = loop.plan
+    try:
+        _drive(run)
+    except BaseException:
+        executor.cancel_all()
+        raise
+    finally:
+        session.ws.close()
+    for stage in loop.order:  # a stage never decided or never started
+        if stage not in run.report.outcomes:
+            run.report.outcomes[stage] = StageOutcome(stage, Outcome.NOT_STARTED, "not started: an earlier stage failed")
+    run.report.outcomes = {s: run.report.outcomes[s] for s in loop.order}
+    return run.report
+
+
+def _drive(run: _Run) -> None:
+    while True:
+        _take_decisions(run)
+        _submit_ready(run)
+        if not run.running:
+            if not _take_decisions(run):
+                break
+            continue
+        for future in run.executor.wait_any(list(run.running)):
+            decision, started = run.running.pop(future)
+            _finish(run, decision, future, started)
+
+
+def _take_decisions(run: _Run) -> bool:
+    """Carry out decisions until the loop has nothing new; True if anything changed."""
+    changed = False
+    while True:
+        new = [] if run.halted else run.loop.advance()
+        for decision in run.loop.plan.decisions.values():
+            if decision.action == Action.SKIP and decision.stage not in run.report.outcomes:
+                _record(run, StageOutcome(decision.stage, Outcome.SKIPPED, decision.reason_text()))
+        if not new:
+            return changed
+        changed = True
+        for decision in new:
+            _carry_out(run, decision)
+
+
+def _carry_out(run: _Run, decision: Decision) -> None:
+    spec = run.session.graph.stages[decision.stage]
+    ws = run.session.ws
+    if decision.action == Action.BLOCKED:
+        _record(run, StageOutcome(decision.stage, Outcome.BLOCKED, decision.reason_text()))
+    elif decision.action == Action.RESTORE:
+        outs = commit.commit_restore(ws, spec, run.inputs[decision.stage], decision)
+        _record(run, StageOutcome(decision.stage, Outcome.RESTORED, decision.reason_text()))
+        run.loop.finished(decision.stage, outs)
+    elif decision.action == Action.CHECKOUT:
+        outs = commit.commit_checkout(ws, spec, decision)
+        _record(run, StageOutcome(decision.stage, Outcome.CHECKED_OUT, decision.reason_text()))
+        run.loop.finished(decision.stage, outs)
+    elif decision.action == Action.RUN:
+        run.queue.append(decision)
+
+
+def _submit_ready(run: _Run) -> None:
+    if run.halted:
+        return
+    waiting: deque[Decision] = deque()
+    for decision in sorted(run.queue, key=lambda d: -run.priority.get(d.stage, 0)):
+        spec = run.session.graph.stages[decision.stage]
+        if set(spec.mutex) & run.busy_mutex:
+            waiting.append(decision)
+            continue
+        run.busy_mutex |= set(spec.mutex)
+        task = build_task(run.session, spec, run.inputs[decision.stage], decision, run.run_token, run.executor.isolated)
+        future = run.executor.submit(task, priority=run.priority.get(decision.stage, 0))
+        run.running[future] = (decision, time.perf_counter())
+        _emit(run, "start", decision.stage, None)
+    run.queue = waiting
+
+
+def _finish(run: _Run, decision: Decision, future: Future[StageResult], started: float) -> None:
+    spec = run.session.graph.stages[decision.stage]
+    run.busy_mutex -= set(spec.mutex)
+    try:
+        result = future.result()
+    except BaseException as exc:  # the executor lost the task (worker died, cancelled)
+        result = StageResult(decision.stage, False, error=f"{type(exc).__name__}: {exc}")
+    duration = time.perf_counter() - started
+    if not result.ok:
+        _record(run, StageOutcome(decision.stage, Outcome.FAILED, result.error or "failed", duration,
+                                  result.stdout, result.stderr, result.error))
+        run.loop.failed(decision.stage)
+        if not run.keep_going:
+            run.halted = True  # start nothing new; running stages finish
+        return
+    outs = commit.commit_run(run.session.ws, spec, run.inputs[decision.stage], decision, result,
+                             isolated=run.executor.isolated)
+    _record(run, StageOutcome(decision.stage, Outcome.RAN, decision.reason_text(), duration,
+                              result.stdout, result.stderr))
+    run.loop.finished(decision.stage, outs)
+
+
+def _record(run: _Run, outcome: StageOutcome) -> None:
+    run.report.outcomes[outcome.stage] = outcome
+    _emit(run, "finish", outcome.stage, outcome)
+
+
+def _emit(run: _Run, kind: str, stage: str, outcome: StageOutcome | None) -> None:
+    running = tuple(sorted(d.stage for d, _ in run.running.values()))
+    run.progress(Event(kind, stage, outcome, len(run.report.outcomes), len(run.loop.order), running))
+
+
+def build_task(session: Session, spec: StageSpec, inputs: StageInputs, decision: Decision,
+               run_token: str, isolated: bool) -> StageTask:
+    assert decision.stage_key is not None
+    lock = session.ws.lock(spec.identity)
+    previous = {o.path: str(o.digest) for o in lock.outs} if lock is not None else {}
+    payload = None
+    if spec.func is not None and getattr(spec.func, "__module__", "") == "__main__":
+        import cloudpickle  # notebook-defined stage: ship it by value
+
+        payload = cloudpickle.dumps(spec)
+    return StageTask(
+        stage=spec.identity,
+        stage_name=spec.name,
+        pipeline_file=spec.pipeline_file,
+        pipeline_dir=spec.pipeline_dir,
+        stage_key=decision.stage_key,
+        code_digest=manifest_hash(inputs.code),
+        run_token=run_token,
+        deps=tuple(TaskDep(p, h, p.endswith("/")) for p, h in decision.dep_hashes.items()),
+        outs=tuple(
+            TaskOut(o.path, o.written, str(o.kind), o.key,
+                    previous.get(o.path) if o.kind == OutKind.INCREMENTAL else None)
+            for o in spec.outs
+        ),
+        params=dict(inputs.params),
+        cache_url=session.ws.cache_url,
+        project_root=str(session.root),
+        isolated=isolated,
+        func_payload=payload,
+        cmd=spec.cmd,
+    )
+
+
+def _remaining_path_lengths(session: Session, scope: Sequence[str]) -> dict[str, int]:
+    """Longest chain of in-scope stages from each stage to a sink: run those first."""
+    chosen = set(scope)
+    lengths: dict[str, int] = {}
+    for stage in reversed(session.graph.topo_order(chosen)):
+        below = [lengths[c] for c in session.graph.downstream.get(stage, ()) if c in chosen]
+        lengths[stage] = 1 + max(below, default=0)
+    return lengths

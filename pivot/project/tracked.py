@@ -1,0 +1,75 @@
+"""Tracked data: ``PATH.pvt`` records a file or folder's content hash.
+
+Decisions never use the hash in a .pvt (DESIGN rule 9): stages are judged by
+the file's current bytes. The .pvt is what `checkout` restores and what
+`status` reports as clean, modified or missing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from pivot import paths
+from pivot.digest import Digest
+from pivot.errors import UserError
+from pivot.lockfile import atomic_write_text
+
+SUFFIX = ".pvt"
+_SKIP_DIRS = {".git", ".pivot", ".venv", "node_modules", "__pycache__"}
+
+
+@dataclass(frozen=True)
+class Tracked:
+    path: str  # root-relative; trailing "/" for a folder
+    digest: Digest
+    size: int
+
+    @property
+    def is_dir(self) -> bool:
+        return self.path.endswith("/")
+
+
+def pvt_file(root: Path, rel: str) -> Path:
+    return root / (paths.strip_dir(rel) + SUFFIX)
+
+
+def write(root: Path, item: Tracked) -> Path:
+    target = pvt_file(root, item.path)
+    name = Path(paths.strip_dir(item.path)).name + ("/" if item.is_dir else "")
+    text = yaml.safe_dump({"path": name, "hash": str(item.digest), "size": item.size}, sort_keys=True)
+    atomic_write_text(target, text)
+    return target
+
+
+def read(root: Path, pvt: Path) -> Tracked:
+    try:
+        data = yaml.safe_load(pvt.read_text(encoding="utf-8"))
+        rel_dir = paths.relative_to_root(root, pvt.parent)
+        path = paths.normalize(str(data["path"]), base=rel_dir)
+        return Tracked(path, Digest.parse(str(data["hash"])), int(data["size"]))
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{pvt}: not a valid .pvt file ({exc})", path=str(pvt)) from exc
+
+
+def find_all(root: Path) -> list[Tracked]:
+    found: list[Tracked] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        for name in sorted(files):
+            if name.endswith(SUFFIX):
+                found.append(read(root, Path(folder) / name))
+    return found
+
+
+def add_to_gitignore(root: Path, rel: str) -> None:
+    """Ignore the data itself in the folder's .gitignore (the .pvt is committed)."""
+    target = root / paths.strip_dir(rel)
+    ignore = target.parent / ".gitignore"
+    line = "/" + target.name + ("/" if rel.endswith("/") else "")
+    existing = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
+    if line not in existing:
+        atomic_write_text(ignore, "\n".join([*existing, line]) + "\n")

@@ -1,0 +1,127 @@
+"""Human output: tables with rich on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pivot.project.spec import StageSpec
+from pivot.results import Outcome, RunReport
+from pivot.status import StatusReport, VerifyReport, stage_status
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def spec_json(spec: StageSpec) -> dict[str, Any]:
+    return {
+        "name": spec.identity,
+        "pipeline": spec.pipeline,
+        "file": spec.pipeline_file,
+        "kind": "shell" if spec.is_shell else "python",
+        "deps": [d.path for d in spec.deps],
+        "outs": [o.path for o in spec.outs],
+    }
+
+
+def print_stage_list(specs: list[StageSpec]) -> None:
+    from rich.table import Table
+
+    table = Table("stage", "deps", "outs", box=None)
+    for spec in specs:
+        table.add_row(spec.identity, ", ".join(d.path for d in spec.deps), ", ".join(o.path for o in spec.outs))
+    _console().print(table)
+
+
+_STYLE = {"run": "yellow", "restore": "cyan", "checkout": "cyan", "skip": "green", "blocked": "red",
+          "upstream_stale": "magenta", "ran": "yellow", "restored": "cyan", "checked_out": "cyan",
+          "skipped": "green", "failed": "red", "not_started": "dim"}
+
+
+def print_status(report: StatusReport, *, dry_run: bool = False) -> None:
+    from rich.table import Table
+
+    console = _console()
+    stale = report.stale
+    if not stale and not dry_run:
+        console.print(f"all {len(report.plan)} stages up to date")
+    else:
+        table = Table("stage", "status", "decision", "why", box=None)
+        for d in report.plan:
+            if d.action == "skip" and not report.explain:
+                continue
+            style = _STYLE.get(str(d.action), "")
+            label = "will run" if d.will_run else str(d.action).replace("_", " ")
+            table.add_row(d.stage, stage_status(d), f"[{style}]{label}[/]", d.reason_text())
+        console.print(table)
+        console.print(f"{len(stale)} of {len(report.plan)} stages stale")
+    for item in report.tracked:
+        if item.status != "clean":
+            console.print(f"tracked file {item.path}: {item.status}")
+    for tip in report.suggestions():
+        console.print(f"[dim]{tip}[/]")
+
+
+def print_run(report: RunReport) -> None:
+    console = _console()
+    for outcome in report.outcomes.values():
+        if outcome.status == Outcome.FAILED:
+            console.rule(f"[red]{outcome.stage} failed")
+            if outcome.stdout.strip():
+                console.print(outcome.stdout.rstrip(), markup=False)
+            if outcome.stderr.strip():
+                console.print(outcome.stderr.rstrip(), markup=False)
+            console.print(outcome.error or "", markup=False)
+    counts = ", ".join(f"{report.count(o)} {o.value.replace('_', ' ')}" for o in Outcome if report.count(o))
+    console.print(counts or "nothing to do")
+    if report.dashboard:
+        console.print(f"dask dashboard: {report.dashboard}")
+
+
+def print_verify(report: VerifyReport) -> None:
+    console = _console()
+    for stage in report.stages:
+        if not stage.passed:
+            extra = f": {', '.join(stage.missing_files)}" if stage.missing_files else ""
+            console.print(f"[red]FAIL[/] {stage.name}: {stage.reason}{extra}")
+    console.print("verify passed" if report.passed else "verify failed")
+
+
+@contextlib.contextmanager
+def progress_display(*, enabled: bool) -> Iterator[Callable[[Any], None] | None]:
+    """A live display on a terminal, plain lines otherwise, nothing with --json."""
+    if not enabled:
+        yield None
+        return
+    if not sys.stderr.isatty():
+        yield _plain_progress
+        return
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
+    started = time.monotonic()
+    state: dict[str, Any] = {"text": Text("planning...")}
+    with Live(state["text"], console=Console(stderr=True), refresh_per_second=8, transient=True) as live:
+        def update(event: Any) -> None:
+            running = ", ".join(event.running[:4]) + (" ..." if len(event.running) > 4 else "")
+            live.update(Text(f"{event.done}/{event.total} stages  {time.monotonic() - started:5.1f}s  running: {running}"))
+            if event.kind == "finish" and event.outcome is not None and event.outcome.status not in (Outcome.SKIPPED,):
+                live.console.print(f"{event.outcome.status.value:>11}  {event.stage}")
+
+        yield update
+
+
+def _plain_progress(event: Any) -> None:
+    if event.kind == "finish" and event.outcome is not None and event.outcome.status != Outcome.SKIPPED:
+        print(f"[{event.done}/{event.total}] {event.outcome.status.value:>11}  {event.stage}", file=sys.stderr, flush=True)

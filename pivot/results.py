@@ -1,0 +1,62 @@
+"""What a run produced, per stage: the typed objects the CLI, JSON and notebooks render."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from pivot.planner.decision import Plan
+
+
+class Outcome(enum.StrEnum):
+    RAN = "ran"
+    SKIPPED = "skipped"
+    RESTORED = "restored"
+    CHECKED_OUT = "checked_out"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    NOT_STARTED = "not_started"
+
+
+@dataclass
+class StageOutcome:
+    stage: str
+    status: Outcome
+    reason: str = ""
+    duration_s: float = 0.0
+    stdout: str = ""
+    stderr: str = ""
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.stage, "status": str(self.status), "reason": self.reason,
+                "duration_s": round(self.duration_s, 4)}
+
+
+@dataclass
+class RunReport:
+    outcomes: dict[str, StageOutcome] = field(default_factory=dict)
+    plan: Plan = field(default_factory=Plan)
+    dashboard: str | None = None
+
+    def count(self, status: Outcome) -> int:
+        return sum(1 for o in self.outcomes.values() if o.status == status)
+
+    @property
+    def failed(self) -> list[StageOutcome]:
+        return [o for o in self.outcomes.values() if o.status == Outcome.FAILED]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.count(Outcome.BLOCKED) == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stages": [o.to_json() for o in self.outcomes.values()],
+            "ran": self.count(Outcome.RAN),
+            "skipped": self.count(Outcome.SKIPPED),
+            "restored": self.count(Outcome.RESTORED),
+            "checked_out": self.count(Outcome.CHECKED_OUT),
+            "failed": self.count(Outcome.FAILED),
+        }

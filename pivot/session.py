@@ -1,0 +1,114 @@
+"""Load a project for planning: stages, graph, scope and each stage's inputs.
+
+Every command (status, explain, dry run, verify, repro, cluster repro) goes
+through here and then through the same planner (DESIGN rule 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pivot import paths
+from pivot.errors import UserError
+from pivot.fingerprint.stage import stage_code_manifest
+from pivot.graph.build import StageGraph, build_graph
+from pivot.planner.decide import StageInputs
+from pivot.planner.decision import Plan
+from pivot.planner.loop import static_plan
+from pivot.project.spec import OutKind, StageSpec
+from pivot.workspace import Workspace
+
+
+@dataclass
+class Session:
+    ws: Workspace
+    graph: StageGraph
+    cwd_rel: str = ""
+    extra_specs: list[StageSpec] = field(default_factory=list)
+
+    @property
+    def root(self) -> Path:
+        return self.ws.root
+
+    def scope(self, targets: Sequence[str] = (), *, all_pipelines: bool = False, upstream: bool = True) -> list[str]:
+        """Targets plus (by default) everything they depend on, in topological order."""
+        if all_pipelines:
+            chosen = set(self.graph.stages)
+        elif targets:
+            chosen = set()
+            for target in targets:
+                chosen |= resolve_target(self.graph, target, self.cwd_rel)
+        else:
+            chosen = self._current_pipeline_stages()
+        if upstream:
+            chosen |= self.graph.ancestors(chosen)
+        return self.graph.topo_order(chosen)
+
+    def _current_pipeline_stages(self) -> set[str]:
+        dirs = {s.pipeline_dir for s in self.graph.stages.values()}
+        here = self.cwd_rel
+        while True:
+            if here in dirs:
+                return {s.identity for s in self.graph.stages.values() if s.pipeline_dir == here}
+            if not here:
+                return set(self.graph.stages)
+            here = here.rsplit("/", 1)[0] if "/" in here else ""
+
+    def inputs(self, scope: Iterable[str], *, force: Iterable[str] = ()) -> dict[str, StageInputs]:
+        forced = set(force)
+        return {s: stage_inputs(self.graph.stages[s], forced=s in forced) for s in scope}
+
+    def static_plan(self, scope: Sequence[str], *, force: Iterable[str] = ()) -> Plan:
+        return static_plan(self.graph, scope, self.inputs(scope, force=force), self.ws)
+
+
+def stage_inputs(spec: StageSpec, *, forced: bool = False) -> StageInputs:
+    incremental = any(o.kind == OutKind.INCREMENTAL for o in spec.outs)
+    return StageInputs(
+        stage=spec.identity,
+        code=stage_code_manifest(spec),
+        params=dict(spec.param_values),
+        out_decls=tuple(o.declaration() for o in spec.outs),
+        always_run=spec.always_run,
+        forced=forced,
+        # Non-deterministic or self-reading stages must never replay an old result.
+        uses_run_cache=not spec.always_run and not incremental,
+    )
+
+
+def resolve_target(graph: StageGraph, target: str, cwd_rel: str) -> set[str]:
+    """A stage identity, a name in the current folder's pipeline, a unique short name,
+    or a matrix base name (all its variants)."""
+    if target in graph.stages:
+        return {target}
+    here = [s for s in graph.stages.values() if s.pipeline_dir == cwd_rel and s.name == target]
+    if here:
+        return {here[0].identity}
+    by_name = {s.identity for s in graph.stages.values() if s.name == target}
+    if len(by_name) == 1:
+        return by_name
+    if len(by_name) > 1:
+        raise UserError(f"stage name {target!r} is ambiguous: {', '.join(sorted(by_name))}; use the full name", stage=target)
+    variants = {s.identity for s in graph.stages.values() if s.name.split("@", 1)[0] == target}
+    if variants:
+        return variants
+    by_output = {graph.exact_producer(paths.normalize(target, base=cwd_rel))} - {None}
+    if by_output:
+        return {str(s) for s in by_output}
+    raise UserError(f"unknown stage {target!r}; `pivot list` shows the stages", stage=target)
+
+
+def open_session(root: Path, cwd: Path | None = None, *, extra_specs: Sequence[StageSpec] = ()) -> Session:
+    from pivot.project.discovery import load_pipelines
+
+    specs = [*load_pipelines(root), *extra_specs]
+    graph = build_graph(specs)
+    cwd_rel = ""
+    if cwd is not None:
+        try:
+            cwd_rel = paths.relative_to_root(root, cwd)
+        except UserError:
+            cwd_rel = ""
+    return Session(Workspace(root), graph, cwd_rel, list(extra_specs))

@@ -1,0 +1,91 @@
+"""Status and verify reports: the static plan rendered for people and for CI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pivot.planner.decision import Action, Decision, Plan, ReasonKind
+
+
+@dataclass(frozen=True)
+class TrackedStatus:
+    path: str
+    status: str  # clean | modified | missing
+
+
+def stage_status(decision: Decision) -> str:
+    return "cached" if decision.action == Action.SKIP else "stale"
+
+
+def _changes(decision: Decision, kind: ReasonKind, names: tuple[str, str, str]) -> list[dict[str, Any]]:
+    key, old, new = names
+    return [{key: c.key, old: c.old, new: c.new} for c in decision.changes(kind)]
+
+
+@dataclass
+class StatusReport:
+    plan: Plan
+    tracked: list[TrackedStatus] = field(default_factory=list)
+    explain: bool = False
+
+    @property
+    def stale(self) -> list[Decision]:
+        return [d for d in self.plan if d.action != Action.SKIP]
+
+    def suggestions(self) -> list[str]:
+        tips = []
+        if any(t.status == "modified" for t in self.tracked):
+            tips.append("tracked files changed: stages using them will re-run; `pivot track --force PATH` updates the .pvt")
+        if self.stale:
+            tips.append("run `pivot repro` to bring stale stages up to date")
+        return tips
+
+    def to_json(self) -> dict[str, Any]:
+        stages = []
+        for d in self.plan:
+            entry: dict[str, Any] = {
+                "name": d.stage,
+                "status": stage_status(d),
+                "decision": str(d.action),
+                "reason": d.reason_text(),
+                "upstream_stale": d.upstream_stale,
+            }
+            if self.explain:
+                entry["will_run"] = d.will_run
+                entry["code_changes"] = _changes(d, ReasonKind.CODE_CHANGED, ("key", "old_hash", "new_hash"))
+                entry["param_changes"] = _changes(d, ReasonKind.PARAMS_CHANGED, ("key", "old_value", "new_value"))
+                entry["dep_changes"] = _changes(d, ReasonKind.DEPS_CHANGED, ("path", "old_hash", "new_hash"))
+            stages.append(entry)
+        return {
+            "stages": stages,
+            "tracked_files": [{"path": t.path, "status": t.status} for t in self.tracked],
+            "suggestions": self.suggestions(),
+        }
+
+
+@dataclass(frozen=True)
+class VerifyStage:
+    name: str
+    passed: bool
+    reason: str
+    missing_files: tuple[str, ...] = ()
+
+
+@dataclass
+class VerifyReport:
+    stages: list[VerifyStage]
+
+    @property
+    def passed(self) -> bool:
+        return all(s.passed for s in self.stages)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "stages": [
+                {"name": s.name, "status": "passed" if s.passed else "failed", "reason": s.reason,
+                 "missing_files": list(s.missing_files)}
+                for s in self.stages
+            ],
+        }

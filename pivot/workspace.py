@@ -1,0 +1,104 @@
+"""The project as the planner sees it: state DB, cache, hashes and lock files.
+
+Implements the planner's Facts protocol by reading the disk. Opened only in
+the planner process (the only writer of state, locks and the workspace).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pivot import lockfile
+from pivot.cache.checkout import LinkMode
+from pivot.cache.odb import ObjectStore
+from pivot.cache.run_cache import RunCache, RunRecord
+from pivot.digest import Digest
+from pivot.errors import ConfigError
+from pivot.fingerprint.trees import Hasher
+from pivot.lockfile import LockRecord
+from pivot.project.config import Config
+from pivot.project.layout import Layout
+from pivot.state import LmdbState, StateBase
+
+
+class Workspace:
+    def __init__(self, root: Path, *, state: StateBase | None = None) -> None:
+        self.root = root
+        self.layout = Layout(root)
+        self.config = Config.load(self.layout.config_file)
+        self.state = state if state is not None else LmdbState.open(self.layout.state_db)
+        self.cache_url = self._cache_url()
+        self.odb = ObjectStore(self.cache_url)
+        self.run_cache = RunCache(self.odb)
+        self.hasher = Hasher(root, self.state)
+        self.link_modes = self._link_modes()
+        self._locks: dict[str, LockRecord | None] = {}
+        self._records: dict[str, RunRecord | None] = {}
+
+    def _cache_url(self) -> str:
+        configured = self.config.get("cache.dir")
+        if not configured:
+            return str(self.layout.default_cache)
+        text = str(configured)
+        if "://" in text:
+            return text
+        path = Path(text).expanduser()
+        return str(path if path.is_absolute() else (self.root / path))
+
+    def _link_modes(self) -> tuple[LinkMode, ...]:
+        raw = self.config.get("cache.type", "copy")
+        names = [n.strip() for n in str(raw).split(",") if n.strip()]
+        try:
+            modes = tuple(LinkMode(n) for n in names)
+        except ValueError as exc:
+            raise ConfigError(f"{self.layout.config_file}: cache.type {raw!r}: use hardlink, symlink or copy", path=str(self.layout.config_file)) from exc
+        return modes if LinkMode.COPY in modes else (*modes, LinkMode.COPY)
+
+    # -- Facts (see pivot.planner.decide.Facts) ------------------------------------
+    def lock(self, stage: str) -> LockRecord | None:
+        if stage not in self._locks:
+            self._locks[stage] = lockfile.read(self.layout.lock_file(stage))
+        return self._locks[stage]
+
+    def workspace_hash(self, path: str) -> str | None:
+        art = self.hasher.hash(path)
+        return None if art is None else str(art.digest)
+
+    def run_record(self, stage_key: str) -> Mapping[str, str] | None:
+        record = self.full_run_record(stage_key)
+        return None if record is None else {o.path: str(o.digest) for o in record.outs}
+
+    def full_run_record(self, stage_key: str) -> RunRecord | None:
+        if stage_key not in self._records:
+            self._records[stage_key] = self.run_cache.get(stage_key)
+        return self._records[stage_key]
+
+    def lock_outputs_cached(self, lock: LockRecord) -> bool:
+        return all(self.object_available(o.digest, o.is_dir) for o in lock.outs)
+
+    # -- helpers -------------------------------------------------------------------
+    def object_available(self, digest: Digest, is_dir: bool) -> bool:
+        return self.odb.tree_complete(digest) if is_dir else self.odb.exists(digest)
+
+    def write_lock(self, record: LockRecord) -> None:
+        lockfile.write(self.layout.lock_file(record.stage), record)
+        self._locks[record.stage] = record
+
+    def remove_lock(self, stage: str) -> None:
+        lockfile.remove(self.layout.lock_file(stage))
+        self._locks[stage] = None
+
+    def forget_hashes(self) -> None:
+        """Drop in-memory hash memos after the workspace changed under us."""
+        self._records.clear()
+
+    def close(self) -> None:
+        self.hasher.flush()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
