@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pivot import paths
 from pivot.errors import UserError
@@ -15,6 +15,9 @@ from pivot.project.spec import StageSpec
 from pivot.results import RunReport
 from pivot.session import Session, open_session
 from pivot.status import StatusReport, TrackedStatus, VerifyReport, VerifyStage
+
+if TYPE_CHECKING:
+    from pivot.project.pipeline import Pipeline
 
 Targets = Sequence[str] | str | None
 
@@ -39,12 +42,24 @@ def session(root: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[s
     yield open_session(project, here.resolve(), extra_specs=extra_specs)
 
 
-def status(targets: Targets = None, *, all: bool = False, explain: bool = True,
+def _with_pipelines(root: str | os.PathLike[str] | None, cwd: str | os.PathLike[str] | None,
+                    extra_specs: Sequence[StageSpec], pipelines: Sequence[Pipeline]
+                    ) -> tuple[str | os.PathLike[str] | None, Sequence[StageSpec]]:
+    """Resolve notebook-defined Pipelines against the project root, as extra stages."""
+    if not pipelines:
+        return root, extra_specs
+    project = Path(root).resolve() if root is not None else find_root(Path(cwd) if cwd is not None else None)
+    return project, [*extra_specs, *(spec for p in pipelines for spec in p.resolve(project))]
+
+
+def status(targets: Targets = None, *, all: bool = False, explain: bool = True, force: bool = False,
            root: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[str] | None = None,
-           extra_specs: Sequence[StageSpec] = ()) -> StatusReport:
+           extra_specs: Sequence[StageSpec] = (), pipelines: Sequence[Pipeline] = ()) -> StatusReport:
+    root, extra_specs = _with_pipelines(root, cwd, extra_specs, pipelines)
     with session(root, cwd, extra_specs) as s:
         scope = s.scope(_targets(targets), all_pipelines=all)
-        plan = s.static_plan(scope)
+        forced = set(scope) if force and not _targets(targets) else _forced(s, targets, force)
+        plan = s.static_plan(scope, force=forced)
         tracked = tracked_status(s)
         s.ws.close()
     return StatusReport(plan, tracked, explain=explain)
@@ -65,11 +80,19 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
           keep_going: bool = False, jobs: int | None = None, cluster: Any = None, workers: int | None = None,
           upstream: bool = True, wait: bool = True, root: str | os.PathLike[str] | None = None,
           cwd: str | os.PathLike[str] | None = None, progress: Callable[[Any], None] | None = None,
-          on_wait: Callable[[str], None] | None = None, extra_specs: Sequence[StageSpec] = ()) -> RunReport:
-    """Bring the targets (and, by default, their upstream) up to date."""
+          on_wait: Callable[[str], None] | None = None, extra_specs: Sequence[StageSpec] = (),
+          pipelines: Sequence[Pipeline] = ()) -> RunReport:
+    """Bring the targets (and, by default, their upstream) up to date.
+
+    ``pipelines``: Pipelines defined outside pipeline.py files (a notebook), run with the project's.
+    """
     from pivot.engine import execute
+    from pivot.notebook import default_progress
     from pivot.project.lock import project_lock
 
+    root, extra_specs = _with_pipelines(root, cwd, extra_specs, pipelines)
+    if progress is None:
+        progress = default_progress()  # inside a Jupyter kernel: one updating display, no ANSI
     with session(root, cwd, extra_specs) as s:
         scope = s.scope(_targets(targets), all_pipelines=all, upstream=upstream)
         forced = set(scope) if force and not _targets(targets) else _forced(s, targets, force)
@@ -238,3 +261,68 @@ def commit(targets: Targets = None, *, root: str | os.PathLike[str] | None = Non
                 done.append(stage)
         s.ws.close()
     return done
+
+
+def load(stage_or_path: str, *, root: str | os.PathLike[str] | None = None,
+         cwd: str | os.PathLike[str] | None = None, pipelines: Sequence[Pipeline] = ()) -> Any:
+    """An output read through its loader: by stage (one output) or by output path."""
+    root, extra = _with_pipelines(root, cwd, (), pipelines)
+    with session(root, cwd, extra) as s:
+        s.ws.close()
+        out = _find_out(s, stage_or_path)
+        path = s.root / paths.strip_dir(out.path)
+    if not path.exists():
+        raise UserError(f"{out.path} does not exist yet; run `pivot repro` first", path=out.path)
+    if out.loader is None:  # shell stage outputs have no loader: hand over the path
+        return path
+    return out.loader.load(path)
+
+
+def _find_out(s: Session, stage_or_path: str) -> Any:
+    from pivot.session import resolve_target
+
+    with contextlib.suppress(UserError):  # not a valid path: it can still be a stage name
+        rel = paths.strip_dir(paths.normalize(stage_or_path, base=s.cwd_rel))
+        for spec in s.graph.stages.values():
+            for out in spec.outs:
+                if paths.strip_dir(out.path) == rel:
+                    return out
+    stages = resolve_target(s.graph, stage_or_path, s.cwd_rel)
+    outs = [o for stage in sorted(stages) for o in s.graph.stages[stage].outs]
+    if len(outs) != 1:
+        names = ", ".join(o.path for o in outs) or "none"
+        raise UserError(f"{stage_or_path!r} has {len(outs)} outputs ({names}); load one by path", stage=stage_or_path)
+    return outs[0]
+
+
+class Project:
+    """A project bound to its root, for notebooks: ``pivot.Project(path).repro()``.
+
+    ``path`` may be the root or any folder inside it (default: the working folder).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.root = find_root(path)
+
+    @classmethod
+    def init(cls, path: str | os.PathLike[str]) -> Project:
+        """Create the project (``pivot init``) and open it."""
+        return cls(init(path))
+
+    def __repr__(self) -> str:
+        return f"Project({str(self.root)!r})"
+
+    def status(self, targets: Targets = None, **options: Any) -> StatusReport:
+        return status(targets, root=self.root, cwd=self.root, **options)
+
+    def repro(self, targets: Targets = None, **options: Any) -> RunReport:
+        return repro(targets, root=self.root, cwd=self.root, **options)
+
+    def verify(self, targets: Targets = None, **options: Any) -> VerifyReport:
+        return verify(targets, root=self.root, cwd=self.root, **options)
+
+    def load(self, stage_or_path: str, *, pipelines: Sequence[Pipeline] = ()) -> Any:
+        return load(stage_or_path, root=self.root, cwd=self.root, pipelines=pipelines)
+
+    def list_stages(self) -> list[StageSpec]:
+        return list_stages(root=self.root, cwd=self.root)

@@ -159,14 +159,14 @@ def _run(targets: list[str], *, all_: bool, force: bool, dry_run: bool, explain:
 
         remote_api.fetch(targets, all=all_ or not targets, progress=not as_json)
     if dry_run:
-        plan = api.status(targets, all=all_, explain=True)
+        plan = api.status(targets, all=all_, explain=True, force=force)
         if as_json:
             emit_json(plan.to_json())
         else:
             console.print_status(plan, dry_run=True)
         return
     if explain and not as_json:
-        console.print_status(api.status(targets, all=all_, explain=True), dry_run=True)
+        console.print_status(api.status(targets, all=all_, explain=True, force=force), dry_run=True)
     with console.progress_display(enabled=not as_json) as progress:
         report = api.repro(targets, all=all_, force=force, keep_going=keep_going, jobs=jobs, cluster=cluster,
                            workers=workers, upstream=upstream, wait=not no_wait, progress=progress,

@@ -1,0 +1,329 @@
+"""The content-addressed object store, on any fsspec URL (DESIGN rule 7).
+
+Local stores write to ``<root>/tmp`` and ``rename`` into place, read-only
+(0444). Remote stores rely on one PUT being atomic (S3, GCS, Azure, memory)
+and fall back to a temp name + move elsewhere. Everything read from a
+non-local store is hash-verified before it is returned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any, Protocol, TypeVar
+
+from pivot.cache.layout import FILES, object_key, object_prefix, parse_object_key
+from pivot.digest import ALGO, Digest, hash_bytes, new_hasher
+from pivot.errors import CacheError, CorruptObjectError
+from pivot.fingerprint.trees import CHUNK, ArtifactHash, TreeEntry, manifest_bytes, parse_manifest
+
+READ_ONLY = 0o444
+_ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
+_FEW = 8  # up to this many digests, one existence check each beats listing
+_MANY_PREFIXES = 128  # beyond this many "xx/" folders, one recursive listing is cheaper
+_THREADS = 16
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class ObjectStore:
+    def __init__(self, url: str, *, storage_options: Mapping[str, Any] | None = None) -> None:
+        from fsspec.core import url_to_fs
+        from fsspec.implementations.local import LocalFileSystem
+
+        self.url = url
+        self.storage_options = dict(storage_options or {})
+        self.fs, path = url_to_fs(url, **self.storage_options)
+        self.is_local = isinstance(self.fs, LocalFileSystem)
+        self._base = path.rstrip("/") if path != "/" else path
+        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        self._atomic_put = bool(_ATOMIC_PUT.intersection(protocols))
+
+    def __repr__(self) -> str:
+        return f"ObjectStore({self.url!r})"
+
+    # -- paths -------------------------------------------------------------
+    def _local(self, key: str) -> Path:
+        return Path(self._base) / key
+
+    def _remote(self, key: str) -> str:
+        return f"{self._base}/{key}"
+
+    def local_path(self, d: Digest) -> Path | None:
+        """The object's file when the store is on local disk (whether or not it exists)."""
+        return self._local(object_key(d)) if self.is_local else None
+
+    # -- existence ---------------------------------------------------------
+    def exists(self, d: Digest) -> bool:
+        if self.is_local:
+            return self._local(object_key(d)).exists()
+        return bool(self.fs.exists(self._remote(object_key(d))))
+
+    def exists_many(self, ds: Iterable[Digest]) -> set[Digest]:
+        wanted = set(ds)
+        if self.is_local or len(wanted) <= _FEW:
+            found = _parallel(self.exists, sorted(wanted), 1 if self.is_local else _THREADS)
+            return {d for d, ok in zip(sorted(wanted), found, strict=True) if ok}
+        heads = {(d.algo, d.hex[:2]) for d in wanted}
+        if len(heads) > _MANY_PREFIXES:
+            folders = [f"{FILES}/{algo}" for algo in {a for a, _ in heads}]
+        else:
+            folders = [object_prefix(algo, head) for algo, head in sorted(heads)]
+        present: set[Digest] = set()
+        for listing in _parallel(self._list, folders, _THREADS):
+            present.update(listing)
+        return wanted & present
+
+    def _list(self, folder: str) -> set[Digest]:
+        path = self._remote(folder)
+        self.fs.invalidate_cache(path)  # a stale listing could claim a collected object
+        try:
+            names = self.fs.find(path)
+        except FileNotFoundError:
+            return set()
+        return set(self._parse_all(names))
+
+    def _parse_all(self, paths: Iterable[str]) -> Iterator[Digest]:
+        for p in paths:
+            key = self._key_of(p)
+            try:
+                yield parse_object_key(key or "")
+            except ValueError:
+                continue  # temp files and strangers are not objects
+
+    def _key_of(self, path: str) -> str | None:
+        """The store-relative key of a path as the filesystem lists it."""
+        base, p = self._base.strip("/"), path.strip("/")
+        if not base:
+            return p
+        return p[len(base) + 1 :] if p.startswith(base + "/") else None
+
+    # -- writes --------------------------------------------------------------
+    def put_file(self, src: Path, d: Digest | None = None) -> Digest:
+        if d is not None and self.exists(d):
+            return d
+        if self.is_local:
+            with open(src, "rb", buffering=0) as f:
+                return self.put_fileobj(f, d)
+        from pivot.fingerprint.trees import hash_file
+
+        actual = hash_file(src)
+        _expect(d, actual, str(src))
+        if d is None and self.exists(actual):
+            return actual
+        self._upload(str(src), object_key(actual))
+        return actual
+
+    def put_fileobj(self, f: Readable, d: Digest | None = None) -> Digest:
+        """Stream ``f`` into the store, hashing on the way; nothing is visible on failure."""
+        if not self.is_local:
+            with tempfile.NamedTemporaryFile(prefix="pivot-put-") as spool:
+                actual = _copy_hashing(f, spool)
+                spool.flush()
+                _expect(d, actual, "stream")
+                if not self.exists(actual):
+                    self._upload(spool.name, object_key(actual))
+                return actual
+        tmp = self._local_tmp()
+        try:
+            with open(tmp, "wb") as out:
+                actual = _copy_hashing(f, out)
+            _expect(d, actual, "stream")
+            self._commit_local(tmp, object_key(actual))
+        finally:
+            tmp.unlink(missing_ok=True)
+        return actual
+
+    def put_bytes(self, data: bytes) -> Digest:
+        d = hash_bytes(data)
+        if self.is_local:
+            return d if self.exists(d) else self.put_fileobj(io.BytesIO(data), d)
+        # Remote: one PUT of identical bytes is cheaper than HEAD + LIST to find it there.
+        self._write_remote(object_key(d), data)
+        return d
+
+    def _local_tmp(self) -> Path:
+        folder = Path(self._base) / "tmp"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / uuid.uuid4().hex
+
+    def _commit_local(self, tmp: Path, key: str) -> None:
+        final = self._local(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(tmp, READ_ONLY)  # never visible writable, not even for an instant
+        os.replace(tmp, final)  # an identical object already there is simply replaced
+
+    def _upload(self, local: str, key: str) -> None:
+        target = self._remote(key)
+        if self._atomic_put:
+            self.fs.put_file(local, target)
+            return
+        tmp = self._remote(f"tmp/{uuid.uuid4().hex}")
+        self.fs.put_file(local, tmp)
+        self.fs.mv(tmp, target)
+
+    def _write_remote(self, key: str, data: bytes) -> None:
+        if self._atomic_put:
+            self.fs.pipe_file(self._remote(key), data)
+            return
+        tmp = self._remote(f"tmp/{uuid.uuid4().hex}")
+        self.fs.pipe_file(tmp, data)
+        self.fs.mv(tmp, self._remote(key))
+
+    # -- reads -------------------------------------------------------------
+    def get_bytes(self, d: Digest) -> bytes:
+        key = object_key(d)
+        try:
+            if self.is_local:
+                data = self._local(key).read_bytes()
+            else:
+                data = self.fs.cat_file(self._remote(key))
+        except FileNotFoundError as exc:
+            raise CacheError(f"object {d} is missing from {self.url}", path=key) from exc
+        # Small objects (manifests, records' targets) are cheap to verify even locally.
+        _verify(d, hash_bytes(data), key)
+        return data
+
+    def get_file(self, d: Digest, dest: Path) -> None:
+        key = object_key(d)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.parent / f".{dest.name}.pivot-{uuid.uuid4().hex[:12]}"
+        try:
+            if self.is_local:
+                shutil.copyfile(self._local(key), tmp)
+            else:
+                with self.fs.open(self._remote(key), "rb") as src, open(tmp, "wb") as out:
+                    _verify(d, _copy_hashing(src, out), key)
+            os.replace(tmp, dest)
+        except FileNotFoundError as exc:
+            if self.exists(d):
+                raise
+            raise CacheError(f"object {d} is missing from {self.url}", path=key) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    # -- trees -------------------------------------------------------------
+    def put_tree(self, root: Path, art: ArtifactHash) -> None:
+        data = manifest_bytes(art.entries)
+        if hash_bytes(data) != art.digest:
+            raise CacheError(f"manifest of {root} does not hash to {art.digest}", path=str(root))
+        have = self.exists_many(e.digest for e in art.entries)
+        todo = {e.digest: e for e in art.entries if e.digest not in have}
+        workers = 1 if self.is_local else _THREADS
+        _parallel(lambda e: self.put_file(root / e.path, e.digest), list(todo.values()), workers)
+        self.put_bytes(data)  # last: a manifest present means its files were stored first
+
+    def read_manifest(self, d: Digest) -> tuple[TreeEntry, ...]:
+        try:
+            return parse_manifest(self.get_bytes(d))
+        except ValueError as exc:
+            raise CacheError(
+                f"object {d} is not a tree manifest: {exc}", path=object_key(d)
+            ) from exc
+
+    def tree_complete(self, d: Digest) -> bool:
+        try:
+            entries = self.read_manifest(d)
+        except CacheError:
+            return False
+        wanted = {e.digest for e in entries}
+        return self.exists_many(wanted) == wanted
+
+    # -- listing and deletion ----------------------------------------------
+    def iter_objects(self) -> Iterator[Digest]:
+        yield from self._parse_all(self._find(FILES))
+
+    def delete(self, d: Digest) -> None:
+        key = object_key(d)
+        if self.is_local:
+            self._local(key).unlink(missing_ok=True)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._remote(key))
+
+    def _find(self, prefix: str) -> Iterator[str]:
+        """Full paths (in the store's own form) of every file under ``prefix``."""
+        if self.is_local:
+            for dirpath, _, files in os.walk(self._local(prefix)):
+                yield from (f"{dirpath}/{name}" for name in files)
+            return
+        path = self._remote(prefix)
+        self.fs.invalidate_cache(path)
+        try:
+            yield from self.fs.find(path)
+        except FileNotFoundError:
+            return
+
+    # -- small records (run cache) -----------------------------------------
+    def put_record(self, key: str, data: bytes) -> None:
+        _check_record_key(key)
+        if self.is_local:
+            tmp = self._local_tmp()
+            try:
+                tmp.write_bytes(data)
+                self._commit_local(tmp, key)
+            finally:
+                tmp.unlink(missing_ok=True)
+            return
+        self._write_remote(key, data)
+
+    def get_record(self, key: str) -> bytes | None:
+        _check_record_key(key)
+        try:
+            if self.is_local:
+                return self._local(key).read_bytes()
+            data: bytes = self.fs.cat_file(self._remote(key))
+            return data
+        except FileNotFoundError:
+            return None
+
+    def iter_records(self, prefix: str) -> Iterator[str]:
+        _check_record_key(prefix)
+        for path in self._find(prefix.rstrip("/")):
+            key = self._key_of(path)
+            if key is not None:
+                yield key
+
+
+def _copy_hashing(src: Readable, out: IO[bytes]) -> Digest:
+    hasher = new_hasher()
+    while chunk := src.read(CHUNK):
+        hasher.update(chunk)
+        out.write(chunk)
+    return Digest(ALGO, hasher.hexdigest())
+
+
+def _expect(d: Digest | None, actual: Digest, what: str) -> None:
+    if d is not None and actual != d:
+        raise CacheError(
+            f"{what} changed while it was being cached (expected {d}, got {actual})", path=what
+        )
+
+
+def _verify(d: Digest, actual: Digest, key: str) -> None:
+    if actual != d:
+        raise CorruptObjectError(f"object {key} is corrupt: its bytes hash to {actual}", path=key)
+
+
+def _check_record_key(key: str) -> None:
+    parts = key.split("/")
+    if key.startswith("/") or any(p in ("..", ".") for p in parts):
+        raise ValueError(f"bad record key {key!r}")
+
+
+def _parallel(fn: Callable[[T], R], items: list[T], workers: int) -> list[R]:
+    if workers <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(min(workers, len(items))) as pool:
+        return list(pool.map(fn, items))

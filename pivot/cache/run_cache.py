@@ -1,0 +1,99 @@
+"""The run cache: stage key -> output hashes (DESIGN rule 8, a constructive trace).
+
+Records are small objects at ``runs/<2 hex>/<rest>`` inside the object store
+itself, so ``push`` shares them and cluster workers see them. A record counts
+only when every object it names is present, and only for the exact stage key
+it was written for.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pivot.cache.layout import run_key
+from pivot.cache.odb import ObjectStore
+from pivot.digest import SCHEMA_VERSION, Digest, canonical_json
+
+log = logging.getLogger(__name__)
+RECORD_KIND = "pivot-run"
+
+
+@dataclass(frozen=True)
+class RunOut:
+    path: str
+    digest: Digest
+    size: int
+    is_dir: bool
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    stage_key: str
+    outs: tuple[RunOut, ...]
+
+    def __post_init__(self) -> None:
+        # Sorted once here so equal records compare (and serialise) equal.
+        object.__setattr__(self, "outs", tuple(sorted(self.outs, key=lambda o: o.path)))
+
+    def to_bytes(self) -> bytes:
+        outs = [
+            {"path": o.path, "digest": str(o.digest), "size": o.size, "is_dir": o.is_dir}
+            for o in self.outs
+        ]
+        doc = {
+            "schema": SCHEMA_VERSION,
+            "kind": RECORD_KIND,
+            "stage_key": self.stage_key,
+            "outs": outs,
+        }
+        return canonical_json(doc)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> RunRecord:
+        """Raises ValueError on anything that is not a record of this schema."""
+        try:
+            doc: dict[str, Any] = json.loads(data)
+            if doc["schema"] != SCHEMA_VERSION or doc["kind"] != RECORD_KIND:
+                raise ValueError(f"unsupported run record {doc['schema']!r}/{doc['kind']!r}")
+            outs = tuple(
+                RunOut(o["path"], Digest.parse(o["digest"]), int(o["size"]), bool(o["is_dir"]))
+                for o in doc["outs"]
+            )
+            return cls(str(doc["stage_key"]), outs)
+        except (KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"not a run record: {exc}") from exc
+
+
+def record_key(stage_key: str) -> str:
+    """Stage keys may be written "algo:hex" or bare hex; the record lives under the hex."""
+    return run_key(stage_key.rpartition(":")[2])
+
+
+class RunCache:
+    def __init__(self, odb: ObjectStore) -> None:
+        self.odb = odb
+
+    def get(self, stage_key: str) -> RunRecord | None:
+        raw = self.odb.get_record(record_key(stage_key))
+        if raw is None:
+            return None
+        try:
+            record = RunRecord.from_bytes(raw)
+        except ValueError as exc:
+            log.warning("ignoring unreadable run record for %s: %s", stage_key, exc)
+            return None
+        if record.stage_key != stage_key:
+            return None  # never replay a record written for other inputs
+        return record if self._complete(record) else None
+
+    def _complete(self, record: RunRecord) -> bool:
+        files = {o.digest for o in record.outs if not o.is_dir}
+        if self.odb.exists_many(files) != files:
+            return False
+        return all(self.odb.tree_complete(o.digest) for o in record.outs if o.is_dir)
+
+    def put(self, record: RunRecord) -> None:
+        self.odb.put_record(record_key(record.stage_key), record.to_bytes())
