@@ -1,3 +1,47 @@
-"""Pivot: typed Python data pipelines that run only what changed."""
+"""Pivot: typed Python data pipelines that run only what changed.
+
+The public names are imported on first use, so ``import pivot`` (and so
+``pivot --help``) stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from pivot import loaders
+    from pivot.api import Project, load, repro, status, verify
+    from pivot.project.outputs import Dep, DirectoryOut, IncrementalOut, Metric, Out
+    from pivot.project.params import StageParams
+    from pivot.project.pipeline import Pipeline
+
+_LAZY = {
+    "Pipeline": "pivot.project.pipeline",
+    "Dep": "pivot.project.outputs",
+    "Out": "pivot.project.outputs",
+    "DirectoryOut": "pivot.project.outputs",
+    "IncrementalOut": "pivot.project.outputs",
+    "Metric": "pivot.project.outputs",
+    "StageParams": "pivot.project.params",
+    "repro": "pivot.api",
+    "status": "pivot.api",
+    "verify": "pivot.api",
+    "load": "pivot.api",
+    "Project": "pivot.api",
+}
+
+__all__ = ["Dep", "DirectoryOut", "IncrementalOut", "Metric", "Out", "Pipeline", "Project", "StageParams",
+           "__version__", "load", "loaders", "repro", "status", "verify"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "loaders":
+        return importlib.import_module("pivot.loaders")
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
+    raise AttributeError(f"module 'pivot' has no attribute {name!r}")

@@ -1,0 +1,212 @@
+"""Find every pipeline.py of a project and load its stages.
+
+Each pipeline.py is executed afresh on every load, under the module name
+``pivot_pipelines.<folder, dotted>`` (``pivot_pipelines._root`` for the root),
+with its folder first on ``sys.path`` so it can import helper modules beside
+it. Project modules (files under the root, outside virtualenvs) are dropped
+from ``sys.modules`` first, so a notebook that edits a pipeline or a helper and
+loads again sees the edit, and two folders' ``helpers.py`` never mix.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import importlib.util
+import linecache
+import os
+import re
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import pivot
+from pivot.errors import PivotError, RegistrationError, UserError
+from pivot.project.pipeline import Pipeline, loading
+from pivot.project.root import absolute
+from pivot.project.spec import StageSpec
+
+PIPELINE_FILE = "pipeline.py"
+IGNORE_FILE = ".pivotignore"
+PACKAGE = "pivot_pipelines"
+SKIP_DIRS = frozenset({".venv", ".git", ".pivot", "node_modules", "__pycache__", "site-packages"})
+
+_loaded: dict[tuple[str, int, int], list[StageSpec]] = {}
+# Folders this process has put on sys.path: modules imported from them are project code
+# even when a notebook has since moved on to another project root.
+_used_folders: set[str] = set()
+
+
+@dataclass(frozen=True)
+class IgnoreRules:
+    """``.pivotignore``: one fnmatch pattern a line; "#" comments; a trailing "/" matches folders only.
+
+    A pattern without "/" matches a file or folder name anywhere; one with "/"
+    matches the root-relative path (and so everything below a matched folder).
+    Negation ("!") is not supported.
+    """
+
+    names: tuple[tuple[str, bool], ...] = ()  # (pattern, folders only)
+    paths: tuple[tuple[str, bool], ...] = ()
+
+    @classmethod
+    def read(cls, root: Path) -> IgnoreRules:
+        try:
+            lines = (root / IGNORE_FILE).read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return cls()
+        names: list[tuple[str, bool]] = []
+        paths: list[tuple[str, bool]] = []
+        for line in (raw.strip() for raw in lines):
+            if not line or line.startswith(("#", "!")):
+                continue
+            dir_only = line.endswith("/")
+            pattern = line.strip("/")
+            (paths if "/" in line.rstrip("/") else names).append((pattern, dir_only))
+        return cls(tuple(names), tuple(paths))
+
+    def ignores(self, name: str, rel: str, is_dir: bool) -> bool:
+        return any(fnmatch.fnmatchcase(name, p) for p, d in self.names if is_dir or not d) or any(
+            fnmatch.fnmatchcase(rel, p) for p, d in self.paths if is_dir or not d
+        )
+
+
+def discover(root: Path) -> list[Path]:
+    """Every pipeline.py below ``root``: the root's first, then by folder."""
+    root = absolute(root)
+    rules = IgnoreRules.read(root)
+    found: list[Path] = []
+    stack = [("", str(root))]
+    while stack:
+        rel, folder = stack.pop()
+        with os.scandir(folder) as scan:
+            entries = list(scan)
+        if rel and any(e.name == "pyvenv.cfg" for e in entries):
+            continue  # a virtualenv under any name: its packages may hold a pipeline.py
+        for entry in entries:
+            child = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in SKIP_DIRS and not rules.ignores(entry.name, child, True):
+                    stack.append((child, entry.path))
+            elif entry.name == PIPELINE_FILE and not rules.ignores(entry.name, child, False):
+                found.append(Path(entry.path))
+    return sorted(found, key=lambda p: p.parent.relative_to(root).parts)
+
+
+def load_pipelines(root: Path) -> list[StageSpec]:
+    """Execute every pipeline.py of the project and return all its stages, resolved."""
+    root = absolute(root)
+    _forget_project_modules(root, keep_pipelines=False)
+    linecache.checkcache()  # inspect.getsource (code fingerprints) must see edited files
+    specs: list[StageSpec] = []
+    owner: dict[str, str] = {}
+    for file in discover(root):
+        for spec in load_file(root, file):
+            if spec.identity in owner:
+                raise RegistrationError(
+                    f"stage {spec.identity!r} is registered by both {owner[spec.identity]} and {spec.pipeline_file}",
+                    path=spec.pipeline_file, stage=spec.identity)
+            owner[spec.identity] = spec.pipeline_file
+            specs.append(spec)
+    return specs
+
+
+def load_file(root: Path, file: Path) -> list[StageSpec]:
+    """Execute one pipeline.py and return its stages, resolved against ``root``."""
+    root, file = absolute(root), absolute(file)
+    _forget_project_modules(root, keep_pipelines=True)
+    shown = file.relative_to(root).as_posix()
+    module = _execute(module_name(root, file), file, shown)
+    pipeline = getattr(module, "pipeline", None)
+    if pipeline is None:
+        raise UserError(f"{shown}: defines no module-level `pipeline = Pipeline(...)`", path=shown)
+    if not isinstance(pipeline, Pipeline):
+        raise UserError(f"{shown}: `pipeline` is a {type(pipeline).__name__}, not a pivot.Pipeline", path=shown)
+    return pipeline.resolve(root)
+
+
+def load_stage_function(root: Path, pipeline_file: str, stage_name: str) -> StageSpec:
+    """One stage's spec, for a worker process; each file is loaded once per (mtime, size).
+
+    ``stage_name`` is the name given at registration or the identity. A helper
+    edited without touching pipeline.py is not noticed here: the planner's code
+    fingerprint check catches that skew.
+    """
+    root = absolute(root)
+    file = root / pipeline_file
+    stat = file.stat()
+    key = (str(file), stat.st_mtime_ns, stat.st_size)
+    if key not in _loaded:
+        _loaded[key] = load_file(root, file)
+    for spec in _loaded[key]:
+        if stage_name in (spec.name, spec.identity):
+            return spec
+    raise UserError(f"{pipeline_file}: no stage named {stage_name!r}", path=pipeline_file, stage=stage_name)
+
+
+def module_name(root: Path, file: Path) -> str:
+    """``pivot_pipelines.models.a`` for models/a/pipeline.py; odd characters escaped, never merged."""
+    parts = file.parent.relative_to(root).parts
+    if not parts:
+        return f"{PACKAGE}._root"
+    safe = (re.sub(r"[^0-9A-Za-z_]", lambda m: f"_{ord(m.group()):x}_", p) for p in parts)
+    return ".".join((PACKAGE, *safe))
+
+
+def _execute(name: str, file: Path, shown: str) -> types.ModuleType:
+    if PACKAGE not in sys.modules:
+        # A bare parent package so that pickle's __import__ of "pivot_pipelines.x" succeeds.
+        package = types.ModuleType(PACKAGE)
+        package.__path__ = []
+        sys.modules[PACKAGE] = package
+    sys.modules.pop(name, None)
+    importlib.invalidate_caches()
+    spec = importlib.util.spec_from_file_location(name, file)
+    assert spec is not None  # a .py path always has a spec
+    module = importlib.util.module_from_spec(spec)
+    # Registered before executing: dataclasses and get_type_hints look the module up by name.
+    sys.modules[name] = module
+    folder = str(file.parent)
+    _used_folders.add(folder + os.sep)
+    sys.path.insert(0, folder)
+    try:
+        # Compiled from source, not through __pycache__: a .pyc is trusted on
+        # (whole-second mtime, size), so a quick same-size edit would be missed.
+        code = compile(file.read_bytes(), str(file), "exec")
+        with loading(file):
+            exec(code, module.__dict__)
+    except PivotError:
+        sys.modules.pop(name, None)
+        raise
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        message = " ".join(str(exc).split()) or "(no message)"
+        raise UserError(f"{shown}: {type(exc).__name__}: {message}", path=shown) from exc
+    finally:
+        _remove_path(folder)
+    return module
+
+
+def _remove_path(folder: str) -> None:
+    if sys.path and sys.path[0] == folder:
+        del sys.path[0]
+    elif folder in sys.path:
+        sys.path.remove(folder)
+
+
+def _forget_project_modules(root: Path, *, keep_pipelines: bool) -> None:
+    """Drop modules loaded from the project's own files so the next import re-executes them."""
+    prefixes = (str(root) + os.sep, *_used_folders)
+    spared = (str(root / ".venv") + os.sep, str(Path(pivot.__file__).parent) + os.sep)
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str) or (keep_pipelines and name.startswith(PACKAGE + ".")):
+            continue
+        file = os.path.normpath(os.path.abspath(file))
+        if file.startswith(prefixes) and not file.startswith(spared) and "site-packages" not in file:
+            del sys.modules[name]
+            # Same reason as in _execute: force the next import to read the source.
+            cached = getattr(module, "__cached__", None)
+            if isinstance(cached, str):
+                Path(cached).unlink(missing_ok=True)

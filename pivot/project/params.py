@@ -1,0 +1,113 @@
+"""Stage parameters: a typed pydantic model in code, overridable from ``params.yaml``.
+
+``params.yaml`` lives beside the pipeline.py and is keyed by stage name. The
+values a stage receives are merged in this order, later wins:
+
+1. the StageParams class defaults;
+2. the instance passed as ``register(params=...)`` (or a matrix variant's
+   ``params``), taken whole: it is the stage's baseline as written in code;
+3. ``params.yaml[<base name>]`` (for ``train@small`` the base name is ``train``);
+4. ``params.yaml[<name@variant>]``, for a matrix variant.
+
+params.yaml wins over code on purpose: it is the file users edit to try a
+value without touching the pipeline, as in DVC. Mappings merge deeply, so a
+key overriding ``opt: {lr: 0.1}`` keeps the other fields of ``opt``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from pivot.errors import ConfigError
+
+PARAMS_FILE = "params.yaml"
+
+
+class StageParams(pydantic.BaseModel):
+    """Subclass with typed fields and defaults; a stage parameter of this type receives them."""
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+
+
+def read_params_yaml(path: Path, shown: str) -> dict[str, Any]:
+    """The top-level mapping of a params.yaml, or {} when there is none. ``shown`` names it in errors."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{shown}: invalid YAML: {_one_line(exc)}", path=shown) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{shown}: expected a mapping of stage names, got {type(data).__name__}", path=shown)
+    return data
+
+
+def resolve(
+    cls: type[StageParams],
+    base: StageParams | None,
+    stage_name: str,
+    values: Mapping[str, Any],
+    shown: str,
+) -> StageParams:
+    """The params a stage runs with; see the module docstring for the order."""
+    merged: dict[str, Any] = base.model_dump() if base is not None else {}
+    keys = [stage_name.split("@", 1)[0]]
+    if "@" in stage_name:
+        keys.append(stage_name)
+    for key in keys:
+        override = values.get(key)
+        if override is None:
+            continue
+        if not isinstance(override, dict):
+            raise ConfigError(f"{shown}: key {key!r} must be a mapping of parameter values", path=shown, stage=stage_name)
+        merged = deep_merge(merged, override)
+    try:
+        return cls.model_validate(merged)
+    except pydantic.ValidationError as exc:
+        where = " or ".join(repr(k) for k in keys if k in values) or "(class defaults)"
+        raise ConfigError(f"{shown}: key {where}: {_first_error(exc)}", path=shown, stage=stage_name) from exc
+
+
+def lookup(keys: tuple[str, ...], values: Mapping[str, Any], shown: str, stage: str) -> dict[str, Any]:
+    """Values of dotted params.yaml keys (``train.lr``), for shell stages."""
+    found: dict[str, Any] = {}
+    for key in keys:
+        node: Any = values
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"{shown}: stage {stage!r} reads param {key!r}, which is not set", path=shown, stage=stage)
+            node = node[part]
+        found[key] = node
+    return found
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        old = merged.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            merged[key] = deep_merge(old, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _first_error(exc: pydantic.ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{loc}: {err['msg']}{more}" if loc else f"{err['msg']}{more}"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
