@@ -28,7 +28,7 @@ def capture_output() -> Iterator[Captured]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved = (os.dup(1), os.dup(2))
-    files = (tempfile.TemporaryFile(), tempfile.TemporaryFile())
+    files = (tempfile.TemporaryFile(), tempfile.TemporaryFile())  # noqa: SIM115 - closed in finally
     try:
         os.dup2(files[0].fileno(), 1)
         os.dup2(files[1].fileno(), 2)

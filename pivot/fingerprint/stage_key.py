@@ -30,6 +30,6 @@ def stage_key(
             "code": manifest_hash(code),
             "params": params,
             "deps": sorted(deps.items()),
-            "outs": sorted((sorted(d.items()) for d in out_decls)),
+            "outs": sorted(sorted(d.items()) for d in out_decls),
         }
     ).hex

@@ -150,7 +150,7 @@ def _find_cycle(graph: StageGraph, remaining: set[str]) -> list[str]:
     while True:
         nxt = min(graph.upstream[current] & remaining)
         if nxt in seen:
-            loop = path[seen[nxt]:] + [nxt]
+            loop = [*path[seen[nxt]:], nxt]
             return list(reversed(loop))
         seen[nxt] = len(path)
         path.append(nxt)

@@ -81,7 +81,7 @@ def _state(src: str = "s1") -> TableFacts:
 
 
 def _actions(plan_decisions: Mapping[str, object]) -> dict[str, str]:
-    return {k: str(getattr(v, "action")) for k, v in plan_decisions.items()}
+    return {k: str(v.action) for k, v in plan_decisions.items()}
 
 
 def test_everything_current_skips() -> None:
