@@ -6,6 +6,9 @@ the planner process (the only writer of state, locks and the workspace).
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ from pivot.fingerprint.trees import Hasher
 from pivot.lockfile import LockRecord
 from pivot.project.config import Config
 from pivot.project.layout import Layout
-from pivot.state import LmdbState, StateBase
+from pivot.state import LmdbState, StateBase, mtime_granularity_ns
 
 
 class Workspace:
@@ -36,6 +39,8 @@ class Workspace:
         self.link_modes = self._link_modes()
         self._locks: dict[str, LockRecord | None] = {}
         self._records: dict[str, RunRecord | None] = {}
+        self._pending: dict[str, bytes] = {}
+        self._granularity = mtime_granularity_ns()
 
     def _cache_url(self) -> str:
         configured = self.config.get("cache.dir")
@@ -59,8 +64,30 @@ class Workspace:
     # -- Facts (see pivot.planner.decide.Facts) ------------------------------------
     def lock(self, stage: str) -> LockRecord | None:
         if stage not in self._locks:
-            self._locks[stage] = lockfile.read(self.layout.lock_file(stage))
+            self._locks[stage] = self._read_lock(stage)
         return self._locks[stage]
+
+    def _read_lock(self, stage: str) -> LockRecord | None:
+        """Parse a lock file, or take its parsed form from the state DB when the file
+        is unchanged (same racy-safe stat rule as file hashes: YAML parsing is the
+        largest cost of a no-op status)."""
+        path = self.layout.lock_file(stage)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None
+        key = f"lock:{stage}"
+        cached = self.state.get(key)
+        if cached is not None:
+            entry = json.loads(cached)
+            if entry["stat"] == [st.st_mtime_ns, st.st_size, st.st_ino] and entry["recorded"] > st.st_mtime_ns + self._granularity:
+                return LockRecord.from_dict(entry["lock"])
+        recorded = time.time_ns()
+        record = lockfile.read(path)
+        if record is not None:
+            entry = {"stat": [st.st_mtime_ns, st.st_size, st.st_ino], "recorded": recorded, "lock": record.to_dict()}
+            self._pending[key] = json.dumps(entry, separators=(",", ":")).encode()
+        return record
 
     def workspace_hash(self, path: str) -> str | None:
         art = self.hasher.hash(path)
@@ -96,6 +123,9 @@ class Workspace:
 
     def close(self) -> None:
         self.hasher.flush()
+        if self._pending:
+            self.state.put_many(self._pending)
+            self._pending = {}
 
     def __enter__(self) -> Workspace:
         return self

@@ -37,18 +37,43 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
+def _local_path(url: str) -> Path | None:
+    if url.startswith("file://"):
+        return Path(url[len("file://"):]).absolute()
+    if "://" in url or "::" in url:
+        return None
+    return Path(url).expanduser().absolute()
+
+
 class ObjectStore:
     def __init__(self, url: str, *, storage_options: Mapping[str, Any] | None = None) -> None:
+        self.url = url
+        self.storage_options = dict(storage_options or {})
+        self._fs: Any = None
+        local = _local_path(url)
+        if local is not None:
+            # A plain folder needs no fsspec: importing and resolving it costs more
+            # than a whole no-op status, and local paths never go through self.fs.
+            self.is_local = True
+            self._base = str(local)
+            self._atomic_put = False
+            return
         from fsspec.core import url_to_fs
         from fsspec.implementations.local import LocalFileSystem
 
-        self.url = url
-        self.storage_options = dict(storage_options or {})
-        self.fs, path = url_to_fs(url, **self.storage_options)
-        self.is_local = isinstance(self.fs, LocalFileSystem)
+        self._fs, path = url_to_fs(url, **self.storage_options)
+        self.is_local = isinstance(self._fs, LocalFileSystem)
         self._base = path.rstrip("/") if path != "/" else path
-        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        protocols = self._fs.protocol if isinstance(self._fs.protocol, tuple) else (self._fs.protocol,)
         self._atomic_put = bool(_ATOMIC_PUT.intersection(protocols))
+
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            from fsspec.implementations.local import LocalFileSystem
+
+            self._fs = LocalFileSystem()
+        return self._fs
 
     def __repr__(self) -> str:
         return f"ObjectStore({self.url!r})"

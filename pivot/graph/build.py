@@ -31,13 +31,17 @@ class StageGraph:
     upstream: dict[str, set[str]] = field(default_factory=dict)
     downstream: dict[str, set[str]] = field(default_factory=dict)
     _outs: pygtrie.Trie = field(default_factory=pygtrie.Trie)
+    _producers: dict[str, frozenset[str]] = field(default_factory=dict)  # the trie is slow; outputs never change
 
     def producers(self, path: str) -> set[str]:
-        """Stages whose outputs equal, contain, or lie inside ``path``."""
-        key = _parts(path)
-        found = {value[0] for _, value in self._outs.prefixes(key)}
-        found.update(value[0] for _, value in _iter_subtrie(self._outs, key))
-        return found
+        """Stages whose outputs equal, contain, or lie inside ``path`` (a fresh set)."""
+        cached = self._producers.get(path)
+        if cached is None:
+            key = _parts(path)
+            found = {value[0] for _, value in self._outs.prefixes(key)}
+            found.update(value[0] for _, value in _iter_subtrie(self._outs, key))
+            cached = self._producers[path] = frozenset(found)
+        return set(cached)
 
     def exact_producer(self, path: str) -> str | None:
         value = self._outs.get(_parts(path))

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from pivot import yamlio
 from pivot.errors import ConfigError
 
 
@@ -28,7 +29,7 @@ def _read(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     try:
-        data = yaml.safe_load(text)
+        data = yamlio.load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})", path=str(path)) from exc
     if data is None:

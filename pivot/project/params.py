@@ -22,6 +22,7 @@ from typing import Any
 
 import pydantic
 
+from pivot import yamlio
 from pivot.errors import ConfigError
 
 PARAMS_FILE = "params.yaml"
@@ -42,7 +43,7 @@ def read_params_yaml(path: Path, shown: str) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     try:
-        data = yaml.safe_load(text)
+        data = yamlio.load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{shown}: invalid YAML: {_one_line(exc)}", path=shown) from exc
     if data is None:

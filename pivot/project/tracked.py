@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from pivot import paths
+from pivot import paths, yamlio
 from pivot.digest import Digest
 from pivot.errors import UserError
 from pivot.lockfile import atomic_write_text
@@ -47,7 +47,7 @@ def write(root: Path, item: Tracked) -> Path:
 
 def read(root: Path, pvt: Path) -> Tracked:
     try:
-        data = yaml.safe_load(pvt.read_text(encoding="utf-8"))
+        data = yamlio.load(pvt.read_text(encoding="utf-8"))
         rel_dir = paths.relative_to_root(root, pvt.parent)
         path = paths.normalize(str(data["path"]), base=rel_dir)
         return Tracked(path, Digest.parse(str(data["hash"])), int(data["size"]))
