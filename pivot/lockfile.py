@@ -48,6 +48,11 @@ class LockRecord:
     outs: tuple[LockedOut, ...] = ()
     out_decls: tuple[Mapping[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        # Canonical order, so equal records compare equal however they were built.
+        object.__setattr__(self, "outs", tuple(sorted(self.outs, key=lambda o: o.path)))
+        object.__setattr__(self, "out_decls", tuple(sorted(self.out_decls, key=lambda d: sorted(d.items()))))
+
     def out_map(self) -> dict[str, LockedOut]:
         return {o.path: o for o in self.outs}
 
