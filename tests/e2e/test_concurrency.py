@@ -59,7 +59,7 @@ def test_two_concurrent_repros_never_corrupt(project: Path, tmp_path: Path) -> N
     first = _start_repro(project)
     _wait_for_lock_holder(project)
     second = _start_repro(project)  # waits for the first, then finds nothing to do
-    out1, _ = first.communicate(timeout=120)
+    first.communicate(timeout=120)
     out2, err2 = second.communicate(timeout=120)
     assert first.returncode == 0 and second.returncode == 0, err2
     import json
