@@ -17,7 +17,13 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from pivot import api
 from pivot.engine import execute
@@ -26,7 +32,7 @@ from pivot.results import RunReport
 from pivot.session import open_session
 from tests.fixtures.project import outputs_snapshot, write
 
-EXAMPLES = int(os.environ.get("PIVOT_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("PIVOT_FUZZ_EXAMPLES", "12"))
 WORDS = ("alpha beta\ngamma\n", "delta\n", "alpha beta\ngamma\nepsilon\n", "")
 
 UPSTREAM = '''
@@ -78,6 +84,9 @@ pipeline.register_cmd("count", cmd="wc -c < joined.txt > count.txt", deps=["join
 '''
 
 
+COUNTS = {"sequences": 0, "steps": 0}
+
+
 def _run(root: Path) -> RunReport:
     session = open_session(root, root)
     scope = session.scope(all_pipelines=True)
@@ -101,6 +110,7 @@ class PivotMachine(RuleBasedStateMachine):
         self._repro_and_check()
 
     def teardown(self) -> None:
+        COUNTS["sequences"] += 1
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     @rule(index=st.integers(0, len(WORDS) - 1), track=st.booleans())
@@ -164,13 +174,17 @@ class PivotMachine(RuleBasedStateMachine):
 
     @invariant()
     def nothing_half_written(self) -> None:
+        COUNTS["steps"] += 1
         if hasattr(self, "root"):
             leftovers = list((self.root / ".pivot").rglob("*.tmp"))
             assert not leftovers, leftovers
 
 
-PivotMachine.TestCase.settings = settings(
-    max_examples=EXAMPLES, stateful_step_count=6, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-TestFuzz = PivotMachine.TestCase
+def test_fuzz_projects_and_edits() -> None:
+    COUNTS.update(sequences=0, steps=0)
+    run_state_machine_as_test(PivotMachine, settings=settings(
+        max_examples=EXAMPLES, stateful_step_count=6, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    ))
+    print(f"\nfuzz: {COUNTS['sequences']} sequences, {COUNTS['steps']} steps passed "
+          "(explain agrees, second run does nothing, workspace equals scratch)")

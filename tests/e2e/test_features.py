@@ -1,0 +1,148 @@
+"""Output kinds and commands beyond the basic loop, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.fixtures.project import run_cli, write
+
+FEATURES = '''
+import pathlib
+import random
+import subprocess
+from typing import Annotated
+from pivot import Pipeline, Dep, Out, DirectoryOut, IncrementalOut, StageParams, loaders
+
+
+def grow(seed: Annotated[str, Dep("seed.txt", loaders.Text())]) -> Annotated[str, IncrementalOut("log.txt", loaders.PathOnly())]:
+    log = pathlib.Path("log.txt")
+    previous = log.read_text() if log.exists() else ""
+    log.write_text(previous + seed)
+    return "log.txt"
+
+
+def noisy(seed: Annotated[str, Dep("seed.txt", loaders.Text())]) -> Annotated[str, Out("noise.txt", loaders.Text())]:
+    return str(random.random())
+
+
+def chatty(seed: Annotated[str, Dep("seed.txt", loaders.Text())]) -> Annotated[str, DirectoryOut("tree/", loaders.PathOnly())]:
+    print("from python")
+    subprocess.run(["echo", "from a subprocess"], check=True)
+    for name in ("a", "b/c", "build/x", "dist/y"):
+        path = pathlib.Path("tree") / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(name + seed)
+    if "fail" in seed:
+        raise ValueError("seed says fail")
+    return "tree/"
+
+
+pipeline = Pipeline("features")
+pipeline.register(grow)
+pipeline.register(noisy, always_run=True)
+pipeline.register(chatty)
+'''
+
+
+def _project(tmp_path: Path) -> Path:
+    root = tmp_path / "p"
+    root.mkdir()
+    run_cli(root, "init")
+    write(root / "seed.txt", "1\n")
+    write(root / "pipeline.py", FEATURES)
+    return root
+
+
+def _statuses(report: dict[str, object]) -> dict[str, str]:
+    return {s["name"]: s["status"] for s in report["stages"]}  # type: ignore[index,union-attr]
+
+
+def test_incremental_output_is_restored_writable_and_grows(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    run_cli(root, "repro")
+    (root / "seed.txt").write_text("2\n")
+    run_cli(root, "repro")
+    assert (root / "log.txt").read_text() == "1\n2\n"
+    (root / "log.txt").unlink()  # missing: checked out again from the cache, not re-run
+    report = run_cli(root, "repro", "--json").json()
+    assert _statuses(report)["grow"] == "checked_out"
+    assert (root / "log.txt").read_text() == "1\n2\n"
+
+
+def test_always_run_never_skips_or_restores(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    run_cli(root, "repro")
+    first = (root / "noise.txt").read_text()
+    report = run_cli(root, "repro", "--json").json()
+    assert _statuses(report)["noisy"] == "ran"
+    assert (root / "noise.txt").read_text() != first
+    status = run_cli(root, "status", "--explain", "--json").json()
+    noisy = next(s for s in status["stages"] if s["name"] == "noisy")
+    assert noisy["will_run"] and "always-run" in noisy["reason"]
+
+
+def test_directory_output_keeps_build_and_dist(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    run_cli(root, "repro")
+    lock = (root / ".pivot" / "stages" / "chatty.lock").read_text()
+    assert "tree/" in lock
+    (root / "tree" / "dist" / "y").unlink()
+    report = run_cli(root, "repro", "--json").json()
+    assert _statuses(report)["chatty"] == "checked_out"
+    assert (root / "tree" / "dist" / "y").read_text() == "dist/y1\n"
+
+
+def test_failure_shows_captured_output_and_leaves_nothing(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "seed.txt").write_text("fail\n")
+    result = run_cli(root, "repro", "-k", check=False)
+    assert result.code == 1
+    assert "from python" in result.out and "from a subprocess" in result.out and "seed says fail" in result.out
+    assert not (root / "tree").exists()
+    assert not (root / ".pivot" / "stages" / "chatty.lock").exists()
+
+
+def test_run_without_upstream_and_commit_and_checkout(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    run_cli(root, "repro")
+    report = run_cli(root, "run", "chatty", "--force", "--json").json()
+    assert list(_statuses(report)) == ["chatty"]
+    # commit: record a hand-edited output as the stage's result
+    noise = root / "noise.txt"
+    noise.chmod(0o644)
+    noise.write_text("hand made\n")
+    run_cli(root, "commit", "noisy")
+    assert json.loads(run_cli(root, "status", "--json").out)["stages"]
+    # checkout: restore deleted outputs and tracked files from the cache
+    write(root / "data.csv", "a,b\n1,2\n")
+    run_cli(root, "track", "data.csv")
+    (root / "data.csv").unlink()
+    (root / "log.txt").unlink()
+    run_cli(root, "checkout")
+    assert (root / "data.csv").read_text() == "a,b\n1,2\n"
+    assert (root / "log.txt").read_text() == "1\n"
+    assert "/data.csv" in (root / ".gitignore").read_text()
+
+
+def test_tracked_file_status_and_track_force(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    write(root / "data.csv", "1\n")
+    run_cli(root, "track", "data.csv")
+    (root / "data.csv").write_text("2\n")
+    status = run_cli(root, "status", "--json").json()
+    assert status["tracked_files"] == [{"path": "data.csv", "status": "modified"}]
+    again = run_cli(root, "track", "data.csv", check=False)
+    assert again.code == 2 and "--force" in again.err
+    run_cli(root, "track", "--force", "data.csv")
+    assert run_cli(root, "status", "--json").json()["tracked_files"][0]["status"] == "clean"
+
+
+def test_version_help_list_dag(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    assert "0.1.0" in run_cli(root, "--version").out
+    assert "repro" in run_cli(root, "--help").out
+    listing = run_cli(root, "list", "--json").json()["stages"]
+    assert {s["name"] for s in listing} == {"grow", "noisy", "chatty"}
+    assert "flowchart" in run_cli(root, "dag", "--mermaid").out
+    assert "digraph" in run_cli(root, "dag", "--dot").out
