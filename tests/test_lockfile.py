@@ -52,11 +52,10 @@ from pivot import lockfile
 from tests.test_lockfile import RECORD
 import dataclasses
 big = dataclasses.replace(RECORD, params={"blob": "x" * 50_000_000})
-orig = lockfile.os.fsync
-def slow_fsync(fd):
+def slow_chmod(path, mode):  # runs after the temp file is written, before the rename
     print("writing", flush=True)
     time.sleep(30)
-lockfile.os.fsync = slow_fsync
+lockfile.os.chmod = slow_chmod
 lockfile.write(Path(sys.argv[1]), big)
 """
 

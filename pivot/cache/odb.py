@@ -294,6 +294,11 @@ class ObjectStore:
     def put_record(self, key: str, data: bytes) -> None:
         _check_record_key(key)
         if self.is_local:
+            # Replacing an existing file by rename makes ext4 flush it (auto_da_alloc):
+            # ~6 ms per stage on a forced re-run. Identical bytes need no write at all.
+            with contextlib.suppress(OSError):
+                if self._local(key).read_bytes() == data:
+                    return
             tmp = self._local_tmp()
             try:
                 tmp.write_bytes(data)
