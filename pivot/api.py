@@ -14,7 +14,7 @@ from pivot.planner.decision import Action, Plan, ReasonKind
 from pivot.project.spec import StageSpec
 from pivot.results import RunReport
 from pivot.session import Session, open_session
-from pivot.status import StatusReport, TrackedStatus, VerifyReport, VerifyStage
+from pivot.status_report import StatusReport, TrackedStatus, VerifyReport, VerifyStage
 
 if TYPE_CHECKING:
     from pivot.project.pipeline import Pipeline

@@ -51,6 +51,16 @@ class RunReport:
     def ok(self) -> bool:
         return not self.failed and self.count(Outcome.BLOCKED) == 0
 
+    def __repr__(self) -> str:
+        from pivot.report.html import run_text
+
+        return run_text(self)
+
+    def _repr_html_(self) -> str:
+        from pivot.report.html import run_html
+
+        return run_html(self)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "stages": [o.to_json() for o in self.outcomes.values()],

@@ -112,7 +112,7 @@ class ObjectStore:
 
     def _list(self, folder: str) -> set[Digest]:
         path = self._remote(folder)
-        self.fs.invalidate_cache(path)  # a stale listing could claim a collected object
+        self.fs.invalidate_cache()  # all levels: a stale sub-listing could hide a new object
         try:
             names = self.fs.find(path)
         except FileNotFoundError:
@@ -284,7 +284,7 @@ class ObjectStore:
                 yield from (f"{dirpath}/{name}" for name in files)
             return
         path = self._remote(prefix)
-        self.fs.invalidate_cache(path)
+        self.fs.invalidate_cache()
         try:
             yield from self.fs.find(path)
         except FileNotFoundError:

@@ -101,12 +101,23 @@ def scope_options(func: F) -> F:
 @scope_options
 @click.option("--explain", "-e", is_flag=True, help="Say why each stage would run.")
 @click.option("-q", "--quiet", is_flag=True, help="No output; exit 1 when anything is stale.")
+@click.option("--remote", "remote", is_flag=True, help="Count objects to push to and pull from the default remote.")
 @json_option
-def status(targets: tuple[str, ...], all_: bool, explain: bool, quiet: bool, as_json: bool) -> None:
+def status(targets: tuple[str, ...], all_: bool, explain: bool, quiet: bool, remote: bool, as_json: bool) -> None:
     """Show which stages are stale and why (never runs anything)."""
     from pivot import api
     from pivot.report import console
 
+    if remote:
+        from pivot import remote_api
+
+        counts = remote_api.status_remote(list(targets) or None)
+        if as_json:
+            emit_json(counts.to_json())
+        else:
+            data = counts.to_json()
+            click.echo(f"remote {data['remote']} ({data['url']}): {data['to_push']} to push, {data['to_pull']} to pull")
+        return
     report = api.status(list(targets), all=all_, explain=explain)
     if as_json:
         emit_json(report.to_json())

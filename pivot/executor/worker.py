@@ -22,6 +22,10 @@ from pivot.project.spec import StageSpec
 
 _STORES: dict[str, Any] = {}
 
+# Isolated workers: the planner's project root -> the folder holding the copy of
+# the project code shipped to this worker (set by pivot.executor.plugin).
+CODE_ROOTS: dict[str, str] = {}
+
 
 def run_task(task: StageTask) -> StageResult:
     """Run one stage; never raises for a stage failure (it is reported in the result)."""
@@ -29,7 +33,8 @@ def run_task(task: StageTask) -> StageResult:
     scratch: Path | None = None
     try:
         spec = load_spec(task)
-        check_code(spec, task)
+        if task.func_payload is None:  # a by-value spec is the planner's own code: no skew to check
+            check_code(spec, task)
         odb = open_store(task.cache_url)
         if task.isolated:
             scratch = Path(tempfile.mkdtemp(prefix=f"pivot-{task.stage_name}-"))
@@ -65,7 +70,13 @@ def load_spec(task: StageTask) -> StageSpec:
         return spec
     from pivot.project.discovery import load_stage_function
 
-    return load_stage_function(Path(task.project_root), task.pipeline_file, task.stage_name)
+    root = CODE_ROOTS.get(task.project_root, task.project_root) if task.isolated else task.project_root
+    if task.isolated and not (Path(root) / task.pipeline_file).is_file():
+        raise CodeMismatchError(
+            f"stage {task.stage!r}: this worker has no copy of {task.pipeline_file} (project {task.project_root}); "
+            "isolated workers get the project code from the worker plugin Pivot registers when a run starts "
+            "(pivot.executor.plugin.CodePlugin)", stage=task.stage)
+    return load_stage_function(Path(root), task.pipeline_file, task.stage_name)
 
 
 def check_code(spec: StageSpec, task: StageTask) -> None:

@@ -136,3 +136,13 @@ class Plan:
 
     def get(self, stage: str) -> Decision | None:
         return self.decisions.get(stage)
+
+    def __repr__(self) -> str:
+        from pivot.report.html import plan_text
+
+        return plan_text(self)
+
+    def _repr_html_(self) -> str:
+        from pivot.report.html import plan_html
+
+        return plan_html(self)

@@ -40,8 +40,8 @@ def _yaml() -> Any:
 
 def load(path: Path) -> Any:
     """The document as a ruamel CommentedMap (an empty one when the file is missing)."""
-    from ruamel.yaml import YAMLError
     from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import YAMLError
 
     try:
         text = path.read_text(encoding="utf-8")

@@ -10,7 +10,7 @@ from typing import Any
 
 from pivot.project.spec import StageSpec
 from pivot.results import Outcome, RunReport
-from pivot.status import StatusReport, VerifyReport, stage_status
+from pivot.status_report import StatusReport, VerifyReport, stage_status
 
 
 def _console() -> Any:

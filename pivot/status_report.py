@@ -41,6 +41,16 @@ class StatusReport:
             tips.append("run `pivot repro` to bring stale stages up to date")
         return tips
 
+    def __repr__(self) -> str:
+        from pivot.report.html import status_text
+
+        return status_text(self)
+
+    def _repr_html_(self) -> str:
+        from pivot.report.html import status_html
+
+        return status_html(self)
+
     def to_json(self) -> dict[str, Any]:
         stages = []
         for d in self.plan:

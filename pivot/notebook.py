@@ -1,0 +1,69 @@
+"""Jupyter support: detect a kernel and show run progress as one updating display.
+
+A terminal gets rich's live console; a notebook would get its escape codes as
+text. Here progress is a single output (``display_id``) rewritten in place with
+"done/total, running" as plain HTML and text, never ANSI.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pivot.engine import Event
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (not a terminal IPython, not plain Python)."""
+    if "IPython" not in sys.modules:  # never import IPython just to ask
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class ProgressLine:
+    """What the display shows; IPython picks ``_repr_html_`` or ``__repr__``."""
+
+    def __init__(self, done: int, total: int, running: tuple[str, ...], last: str = "") -> None:
+        self.done, self.total, self.running, self.last = done, total, running, last
+
+    def summary(self) -> str:
+        running = ", ".join(self.running) if self.running else "-"
+        tail = f"; last: {self.last}" if self.last else ""
+        return f"pivot: {self.done}/{self.total} stages settled, running: {running}{tail}"
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return f'<pre class="pivot-progress">{html.escape(self.summary())}</pre>'
+
+
+class NotebookProgress:
+    """A ``progress`` callback for ``api.repro`` that updates one notebook display."""
+
+    def __init__(self) -> None:
+        self._handle: Any = None
+
+    def __call__(self, event: Event) -> None:
+        last = f"{event.stage} {event.outcome.status}" if event.outcome is not None else ""
+        self.show(ProgressLine(event.done, event.total, event.running, last))
+
+    def show(self, line: ProgressLine) -> None:
+        from IPython import display as ipd
+
+        if self._handle is None:
+            show: Callable[..., Any] = ipd.display  # untyped in IPython
+            self._handle = show(line, display_id=True)
+        else:
+            self._handle.update(line)
+
+
+def default_progress() -> NotebookProgress | None:
+    """The progress display ``pivot.repro`` uses when none was given: only inside a kernel."""
+    return NotebookProgress() if in_notebook() else None
