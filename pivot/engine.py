@@ -134,6 +134,8 @@ def _submit_ready(run: _Run) -> None:
             continue
         run.busy_mutex |= set(spec.mutex)
         task = build_task(run.session, spec, run.inputs[decision.stage], decision, run.run_token, run.executor.isolated)
+        if run.executor.isolated:
+            _upload_deps(run.session, task)
         future = run.executor.submit(task, priority=run.priority.get(decision.stage, 0))
         run.running[future] = (decision, time.perf_counter())
         _emit(run, "start", decision.stage, None)
@@ -202,7 +204,23 @@ def build_task(session: Session, spec: StageSpec, inputs: StageInputs, decision:
         isolated=isolated,
         func_payload=payload,
         cmd=spec.cmd,
+        resources=dict(spec.resources),
     )
+
+
+def _upload_deps(session: Session, task: StageTask) -> None:
+    """Isolated workers see only the cache: make sure every dependency is in it."""
+    from pivot.cache.checkout import store_output
+    from pivot.digest import Digest
+
+    ws = session.ws
+    for dep in task.deps:
+        if ws.object_available(Digest.parse(dep.digest), dep.is_dir):
+            continue
+        art = ws.hasher.hash(dep.path)
+        if art is None or str(art.digest) != dep.digest:
+            continue  # changed since planning: the worker's hash check will report it
+        store_output(ws.odb, ws.root, dep.path, art)
 
 
 def _remaining_path_lengths(session: Session, scope: Sequence[str]) -> dict[str, int]:

@@ -44,6 +44,7 @@ class StageTask:
     isolated: bool = False  # run in a private scratch folder, deps from the cache
     func_payload: bytes | None = None  # notebook-defined functions, shipped by value
     cmd: tuple[str, ...] | None = None
+    resources: Mapping[str, float] = field(default_factory=dict)  # e.g. {"GPU": 1}: Dask worker resources
 
     @property
     def task_key(self) -> str:
