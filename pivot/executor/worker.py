@@ -34,7 +34,7 @@ def run_task(task: StageTask) -> StageResult:
     try:
         spec = load_spec(task)
         if task.func_payload is None:  # a by-value spec is the planner's own code: no skew to check
-            check_code(spec, task)
+            spec = _current_code(spec, task)
         odb = open_store(task.cache_url)
         if task.isolated:
             scratch = Path(tempfile.mkdtemp(prefix=f"pivot-{task.stage_name}-"))
@@ -61,7 +61,7 @@ def run_task(task: StageTask) -> StageResult:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def load_spec(task: StageTask) -> StageSpec:
+def load_spec(task: StageTask, *, fresh: bool = False) -> StageSpec:
     if task.func_payload is not None:
         import cloudpickle
 
@@ -76,7 +76,19 @@ def load_spec(task: StageTask) -> StageSpec:
             f"stage {task.stage!r}: this worker has no copy of {task.pipeline_file} (project {task.project_root}); "
             "isolated workers get the project code from the worker plugin Pivot registers when a run starts "
             "(pivot.executor.plugin.CodePlugin)", stage=task.stage)
-    return load_stage_function(Path(root), task.pipeline_file, task.stage_name)
+    return load_stage_function(Path(root), task.pipeline_file, task.stage_name, fresh=fresh)
+
+
+def _current_code(spec: StageSpec, task: StageTask) -> StageSpec:
+    """A long-lived worker (Dask, a notebook kernel) may hold modules imported before
+    the user edited a helper: reload once before calling it version skew."""
+    try:
+        check_code(spec, task)
+        return spec
+    except CodeMismatchError:
+        spec = load_spec(task, fresh=True)
+        check_code(spec, task)
+        return spec
 
 
 def check_code(spec: StageSpec, task: StageTask) -> None:

@@ -10,6 +10,7 @@ loads again sees the edit, and two folders' ``helpers.py`` never mix.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import importlib
 import importlib.util
@@ -32,7 +33,8 @@ IGNORE_FILE = ".pivotignore"
 PACKAGE = "pivot_pipelines"
 SKIP_DIRS = frozenset({".venv", ".git", ".pivot", "node_modules", "__pycache__", "site-packages"})
 
-_loaded: dict[tuple[str, int, int], list[StageSpec]] = {}
+# pipeline file -> (its specs, stat of every project source file loaded with it)
+_loaded: dict[str, tuple[list[StageSpec], dict[str, tuple[int, int]]]] = {}
 # Folders this process has put on sys.path: modules imported from them are project code
 # even when a notebook has since moved on to another project root.
 _used_folders: set[str] = set()
@@ -126,23 +128,53 @@ def load_file(root: Path, file: Path) -> list[StageSpec]:
     return pipeline.resolve(root)
 
 
-def load_stage_function(root: Path, pipeline_file: str, stage_name: str) -> StageSpec:
+def load_stage_function(root: Path, pipeline_file: str, stage_name: str, *, fresh: bool = False) -> StageSpec:
     """One stage's spec, for a worker process; each file is loaded once per (mtime, size).
 
     ``stage_name`` is the name given at registration or the identity. A helper
-    edited without touching pipeline.py is not noticed here: the planner's code
-    fingerprint check catches that skew.
+    edited without touching pipeline.py is not noticed by that key: a worker whose
+    code fingerprint differs from the planner's asks again with ``fresh=True``.
     """
     root = absolute(root)
     file = root / pipeline_file
-    stat = file.stat()
-    key = (str(file), stat.st_mtime_ns, stat.st_size)
-    if key not in _loaded:
-        _loaded[key] = load_file(root, file)
-    for spec in _loaded[key]:
+    entry = _loaded.get(str(file))
+    if entry is None or fresh or _sources_changed(entry[1]):
+        specs = load_file(root, file)
+        entry = _loaded[str(file)] = (specs, _project_sources(root, file))
+    for spec in entry[0]:
         if stage_name in (spec.name, spec.identity):
             return spec
     raise UserError(f"{pipeline_file}: no stage named {stage_name!r}", path=pipeline_file, stage=stage_name)
+
+
+def _project_sources(root: Path, file: Path) -> dict[str, tuple[int, int]]:
+    """Stat of the pipeline file and every project module now imported: a long-lived
+    worker must reload when any of them changes, not only pipeline.py (the code
+    fingerprint reads sources from disk, so it cannot see a stale import)."""
+    prefix = str(root) + os.sep
+    spared = str(root / ".venv") + os.sep
+    files = {str(file)}
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__file__", None)
+        if isinstance(name, str) and name.startswith(prefix) and not name.startswith(spared) and "site-packages" not in name:
+            files.add(name)
+    stats: dict[str, tuple[int, int]] = {}
+    for name in files:
+        with contextlib.suppress(OSError):
+            st = os.stat(name)
+            stats[name] = (st.st_mtime_ns, st.st_size)
+    return stats
+
+
+def _sources_changed(stats: dict[str, tuple[int, int]]) -> bool:
+    for name, seen in stats.items():
+        try:
+            st = os.stat(name)
+        except OSError:
+            return True
+        if (st.st_mtime_ns, st.st_size) != seen:
+            return True
+    return False
 
 
 def module_name(root: Path, file: Path) -> str:
