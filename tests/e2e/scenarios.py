@@ -82,7 +82,7 @@ SCENARIOS: dict[str, Edit] = {
 
 def check_explain_agrees(root: Path, *extra: str) -> dict[str, str]:
     """status --explain predicts; repro executes; the two must agree (DESIGN rule 1)."""
-    ask = ("repro", "--dry-run", "--all", "--json", *extra) if extra else ("status", "--all", "--explain", "--json")
+    ask = ("repro", "--dry-run", "--all", "--json", *extra) if "--force" in extra else ("status", "--all", "--explain", "--json")
     predicted = {s["name"]: s for s in run_cli(root, *ask).json()["stages"]}
     report = run_cli(root, "repro", "--all", "--json", *extra).json()
     executed = {s["name"]: s["status"] for s in report["stages"]}

@@ -110,3 +110,25 @@ def test_cycle_is_reported(project: Path) -> None:
     )
     result = run_cli(project, "status", "--all", check=False)
     assert result.code == 2 and "cycle" in result.err and "cyc:a" in result.err
+
+
+CLUSTER_SCENARIOS = ["code_edit", "params_edit", "identical_upstream_output", "revert_input", "delete_output"]
+
+
+@pytest.mark.cluster
+@pytest.mark.parametrize("where", ["cluster-local", "scheduler-and-workers"])
+@pytest.mark.parametrize("scenario", CLUSTER_SCENARIOS)
+def test_scenario_on_dask(project: Path, tmp_path: Path, scenario: str, where: str,
+                          request: pytest.FixtureRequest) -> None:
+    """The same three properties with stages on Dask: a LocalCluster, and separate
+    `dask scheduler` / `dask worker` processes."""
+    address = "local" if where == "cluster-local" else request.getfixturevalue("dask_procs").address
+    cluster = ("--cluster", address)
+    run_cli(project, "repro", "--all", *cluster)
+    SCENARIOS[scenario](project)
+    executed = check_explain_agrees(project, *cluster)
+    assert outputs_snapshot(project) == scratch_outputs(project, tmp_path)
+    again = run_cli(project, "repro", "--all", "--json", *cluster).json()
+    assert again["ran"] == 0 and again["restored"] == 0, again
+    if scenario == "identical_upstream_output":
+        assert executed["prep:split"] == "skipped"
