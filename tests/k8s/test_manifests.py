@@ -288,7 +288,7 @@ def test_wiring(directory: Path) -> None:
     assert config["PIVOT_CLUSTER"] == address
     pivot_config = yaml.safe_load(config["config.yaml"])
     assert pivot_config["cluster"]["address"] == address
-    assert pivot_config["cache"]["remote"].startswith("s3://")
+    assert pivot_config["cache"]["dir"].startswith("s3://")
     assert secret["metadata"]["namespace"] == namespace
 
     for ref in key_refs(docs):
@@ -307,7 +307,7 @@ def test_wiring(directory: Path) -> None:
 
     job = find(docs, "Job")["spec"]["template"]["spec"]
     (repro,) = job["containers"]
-    run = 'pivot pull && pivot repro --all --cluster "$PIVOT_CLUSTER" && pivot push'
+    run = 'pivot repro --all --cluster "$PIVOT_CLUSTER" && pivot verify'
     assert run in repro["args"]
     assert "git clone" in job["initContainers"][0]["args"][0]
 
