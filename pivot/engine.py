@@ -7,9 +7,10 @@ stages; only this process commits (DESIGN rules 1 and 6).
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ class _Run:
     progress: ProgressFn
     run_token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     report: RunReport = field(default_factory=RunReport)
-    queue: deque[Decision] = field(default_factory=deque)
+    queue: list[tuple[int, int, Decision]] = field(default_factory=list)  # heap: longest path first
     running: dict[Future[StageResult], tuple[Decision, float]] = field(default_factory=dict)
     busy_mutex: set[str] = field(default_factory=set)
     halted: bool = False
@@ -96,9 +97,9 @@ def _take_decisions(run: _Run) -> bool:
     changed = False
     while True:
         new = [] if run.halted else run.loop.advance()
-        for decision in run.loop.plan.decisions.values():
-            if decision.action == Action.SKIP and decision.stage not in run.report.outcomes:
-                _record(run, StageOutcome(decision.stage, Outcome.SKIPPED, decision.reason_text()))
+        skipped, run.loop.skipped = run.loop.skipped, []
+        for decision in skipped:
+            _record(run, StageOutcome(decision.stage, Outcome.SKIPPED, decision.reason_text()))
         if not new:
             return changed
         changed = True
@@ -120,17 +121,19 @@ def _carry_out(run: _Run, decision: Decision) -> None:
         _record(run, StageOutcome(decision.stage, Outcome.CHECKED_OUT, decision.reason_text()))
         run.loop.finished(decision.stage, outs)
     elif decision.action == Action.RUN:
-        run.queue.append(decision)
+        heapq.heappush(run.queue, (-run.priority.get(decision.stage, 0), len(run.report.outcomes) + len(run.queue), decision))
 
 
 def _submit_ready(run: _Run) -> None:
     if run.halted:
         return
-    waiting: deque[Decision] = deque()
-    for decision in sorted(run.queue, key=lambda d: -run.priority.get(d.stage, 0)):
+    blocked_by_mutex: list[tuple[int, int, Decision]] = []
+    while run.queue:
+        entry = heapq.heappop(run.queue)
+        decision = entry[2]
         spec = run.session.graph.stages[decision.stage]
         if set(spec.mutex) & run.busy_mutex:
-            waiting.append(decision)
+            blocked_by_mutex.append(entry)
             continue
         run.busy_mutex |= set(spec.mutex)
         task = build_task(run.session, spec, run.inputs[decision.stage], decision, run.run_token, run.executor.isolated)
@@ -139,7 +142,8 @@ def _submit_ready(run: _Run) -> None:
         future = run.executor.submit(task, priority=run.priority.get(decision.stage, 0))
         run.running[future] = (decision, time.perf_counter())
         _emit(run, "start", decision.stage, None)
-    run.queue = waiting
+    for entry in blocked_by_mutex:
+        heapq.heappush(run.queue, entry)
 
 
 def _finish(run: _Run, decision: Decision, future: Future[StageResult], started: float) -> None:
@@ -170,7 +174,8 @@ def _record(run: _Run, outcome: StageOutcome) -> None:
 
 
 def _emit(run: _Run, kind: str, stage: str, outcome: StageOutcome | None) -> None:
-    running = tuple(sorted(d.stage for d, _ in run.running.values()))
+    # A handful of names is all a display shows; listing thousands per event is quadratic.
+    running = tuple(d.stage for d, _ in itertools.islice(run.running.values(), 8))
     run.progress(Event(kind, stage, outcome, len(run.report.outcomes), len(run.loop.order), running))
 
 

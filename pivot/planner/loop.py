@@ -52,6 +52,7 @@ class PlanLoop:
         heapq.heapify(self._ready)
         self._settled: dict[str, _Settled] = {}
         self.plan = Plan()
+        self.skipped: list[Decision] = []  # skips since the caller last drained this list
 
     @property
     def order(self) -> list[str]:
@@ -74,6 +75,7 @@ class PlanLoop:
             self.plan.add(decision)
             if decision.action == Action.SKIP:
                 self._settle(stage, _Settled(decision.outs, in_workspace=True))
+                self.skipped.append(decision)
                 continue
             if decision.action == Action.BLOCKED:
                 self._settle(stage, _Settled(None, in_workspace=True, failed=True))
