@@ -5,9 +5,12 @@ Editing with comments preserved uses ruamel.yaml instead (config commands).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+from pivot.errors import ConfigError
 
 try:
     _Loader: Any = yaml.CSafeLoader
@@ -19,3 +22,25 @@ YAMLError = yaml.YAMLError
 
 def load(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)
+
+
+def read_mapping(path: Path, shown: str | None = None) -> dict[str, Any]:
+    """The top-level mapping of a YAML file; {} when the file is missing or empty.
+
+    Anything else is a ConfigError naming the file (``shown``, else the path).
+    """
+    name = shown or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    try:
+        data = load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{name}: invalid YAML ({first})", path=name) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name}: expected a mapping at the top level, got {type(data).__name__}", path=name)
+    return data

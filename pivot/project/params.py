@@ -36,21 +36,7 @@ class StageParams(pydantic.BaseModel):
 
 def read_params_yaml(path: Path, shown: str) -> dict[str, Any]:
     """The top-level mapping of a params.yaml, or {} when there is none. ``shown`` names it in errors."""
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    try:
-        data = yamlio.load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{shown}: invalid YAML: {_one_line(exc)}", path=shown) from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{shown}: expected a mapping of stage names, got {type(data).__name__}", path=shown)
-    return data
+    return yamlio.read_mapping(path, shown)
 
 
 def resolve(
