@@ -173,14 +173,17 @@ class Pipeline:
         shown = f"{pipeline_dir}/{_params.PARAMS_FILE}" if pipeline_dir else _params.PARAMS_FILE
         needs_yaml = any(s.params_cls or s.param_keys for s in self._stages.values())
         values = _params.read_params_yaml(self.folder / _params.PARAMS_FILE, shown) if needs_yaml else {}
-        return [self._resolve_one(s, pipeline_dir, pipeline_file, values, shown) for s in self._stages.values()]
+        other_files: dict[str, Mapping[str, Any]] = {}  # "FILE:key" params: each file read once
+        return [self._resolve_one(s, pipeline_dir, pipeline_file, values, shown, other_files)
+                for s in self._stages.values()]
 
     def stages(self) -> list[StageSpec]:
         """``resolve`` against the project that holds this pipeline's folder."""
         return self.resolve(find_root(self.folder))
 
     def _resolve_one(
-        self, stage: _Stage, pipeline_dir: str, pipeline_file: str, values: Mapping[str, Any], shown: str
+        self, stage: _Stage, pipeline_dir: str, pipeline_file: str, values: Mapping[str, Any], shown: str,
+        other_files: dict[str, Mapping[str, Any]],
     ) -> StageSpec:
         site = Site(pipeline_file, stage.name)
         shell = stage.cmd is not None
@@ -195,7 +198,7 @@ class Pipeline:
         if stage.params_cls is not None:
             resolved = _params.resolve(stage.params_cls, stage.params, stage.name, values, shown)
         param_values = (resolved.model_dump(mode="json") if resolved is not None
-                        else _params.lookup(stage.param_keys, values, shown, stage.name))
+                        else self._shell_params(stage, pipeline_dir, values, shown, other_files))
         identity = f"{pipeline_dir}:{stage.name}" if pipeline_dir else stage.name
         return StageSpec(
             identity=identity, name=stage.name, pipeline=self.name, pipeline_dir=pipeline_dir,
@@ -203,6 +206,22 @@ class Pipeline:
             params=resolved, params_arg=stage.params_arg, param_keys=stage.param_keys,
             param_values=param_values, always_run=stage.always_run, resources=stage.resources,
             mutex=stage.mutex)
+
+    def _shell_params(self, stage: _Stage, pipeline_dir: str, values: Mapping[str, Any], shown: str,
+                      other_files: dict[str, Mapping[str, Any]]) -> dict[str, Any]:
+        """Keys of params.yaml beside the pipeline, or ``FILE:key`` of another YAML file
+        (relative to the pipeline folder, as DVC's ``- ../params.yaml: [key]``)."""
+        found: dict[str, Any] = {}
+        for key in stage.param_keys:
+            file, sep, name = key.rpartition(":")
+            if not sep or not file.endswith((".yaml", ".yml")):
+                found.update(_params.lookup((key,), values, shown, stage.name))
+                continue
+            rel = paths.normalize(file, base=pipeline_dir)
+            if rel not in other_files:
+                other_files[rel] = _params.read_params_yaml(self.folder / file, rel)
+            found[key] = _params.lookup((name,), other_files[rel], rel, stage.name)[name]
+        return found
 
     def _check_name(self, site: Site) -> str:
         if not _NAME.match(site.stage):

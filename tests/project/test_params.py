@@ -128,3 +128,23 @@ def test_bad_yaml_ignored_when_no_stage_reads_params(root: Path) -> None:
     pipe = Pipeline("p", root=root)
     pipe.register_cmd("s", cmd="true")
     assert pipe.resolve(root)[0].param_values == {}
+
+
+def test_shell_stage_reads_keys_of_a_shared_params_file(tmp_path: Path) -> None:
+    """`FILE:key` names a key of another YAML file (DVC's `- ../params.yaml: [key]`)."""
+    from pivot.project.discovery import load_pipelines
+    from pivot.project.root import init
+
+    init(tmp_path)
+    (tmp_path / "params.yaml").write_text("shared:\n  lr: 0.5\nother: 1\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "params.yaml").write_text("local: 3\n")
+    (sub / "pipeline.py").write_text(
+        "from pivot import Pipeline\npipeline = Pipeline('sub')\n"
+        "pipeline.register_cmd('a', cmd='true', params=['../params.yaml:shared.lr', 'local'])\n")
+    (spec,) = load_pipelines(tmp_path)
+    assert dict(spec.param_values) == {"../params.yaml:shared.lr": 0.5, "local": 3}
+    (tmp_path / "params.yaml").write_text("shared:\n  lr: 0.7\n")
+    (spec,) = load_pipelines(tmp_path)
+    assert spec.param_values["../params.yaml:shared.lr"] == 0.7
