@@ -146,3 +146,27 @@ def test_version_help_list_dag(tmp_path: Path) -> None:
     assert {s["name"] for s in listing} == {"grow", "noisy", "chatty"}
     assert "flowchart" in run_cli(root, "dag", "--mermaid").out
     assert "digraph" in run_cli(root, "dag", "--dot").out
+
+
+MUTEX = '''
+from pivot import Pipeline
+
+pipeline = Pipeline("mx")
+for name in ("a", "b", "c"):
+    pipeline.register_cmd(name, cmd=f"date +%s.%N > {name}.start && sleep 0.6 && date +%s.%N > {name}.end",
+                          outs=[f"{name}.start", f"{name}.end"], mutex=["gpu"] if name != "c" else None)
+'''
+
+
+def test_mutex_group_never_overlaps(tmp_path: Path) -> None:
+    root = tmp_path / "m"
+    root.mkdir()
+    run_cli(root, "init")
+    write(root / "pipeline.py", MUTEX)
+    run_cli(root, "repro", "-j", "3")
+
+    def span(name: str) -> tuple[float, float]:
+        return float((root / f"{name}.start").read_text()), float((root / f"{name}.end").read_text())
+
+    (a0, a1), (b0, b1) = span("a"), span("b")
+    assert a1 <= b0 or b1 <= a0  # the two "gpu" stages ran one after the other
