@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pivot
 from pivot.errors import PivotError, RegistrationError, UserError
+from pivot.project import params as _params
 from pivot.project.pipeline import Pipeline, loading
 from pivot.project.root import absolute
 from pivot.project.spec import StageSpec
@@ -103,14 +104,15 @@ def load_pipelines(root: Path) -> list[StageSpec]:
     linecache.checkcache()  # inspect.getsource (code fingerprints) must see edited files
     specs: list[StageSpec] = []
     owner: dict[str, str] = {}
-    for file in discover(root):
-        for spec in load_file(root, file):
-            if spec.identity in owner:
-                raise RegistrationError(
-                    f"stage {spec.identity!r} is registered by both {owner[spec.identity]} and {spec.pipeline_file}",
-                    path=spec.pipeline_file, stage=spec.identity)
-            owner[spec.identity] = spec.pipeline_file
-            specs.append(spec)
+    with _params.one_load():  # a params file shared by many pipelines is parsed once
+        loaded = [spec for file in discover(root) for spec in load_file(root, file)]
+    for spec in loaded:
+        if spec.identity in owner:
+            raise RegistrationError(
+                f"stage {spec.identity!r} is registered by both {owner[spec.identity]} and {spec.pipeline_file}",
+                path=spec.pipeline_file, stage=spec.identity)
+        owner[spec.identity] = spec.pipeline_file
+        specs.append(spec)
     return specs
 
 

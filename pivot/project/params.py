@@ -16,7 +16,10 @@ key overriding ``opt: {lr: 0.1}`` keeps the other fields of ``opt``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import contextvars
+import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +37,32 @@ class StageParams(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
 
 
+_ONE_LOAD: contextvars.ContextVar[dict[Path, dict[str, Any]] | None] = contextvars.ContextVar("params_memo", default=None)
+
+
+@contextlib.contextmanager
+def one_load() -> Iterator[None]:
+    """While loading a project's pipelines, parse each params file once.
+
+    Scoped to one load on purpose: a memo that outlived it could hand a later
+    load (a notebook re-run) values from before an edit.
+    """
+    token = _ONE_LOAD.set({})
+    try:
+        yield
+    finally:
+        _ONE_LOAD.reset(token)
+
+
 def read_params_yaml(path: Path, shown: str) -> dict[str, Any]:
     """The top-level mapping of a params.yaml, or {} when there is none. ``shown`` names it in errors."""
-    return yamlio.read_mapping(path, shown)
+    memo = _ONE_LOAD.get()
+    if memo is None:
+        return yamlio.read_mapping(path, shown)
+    key = Path(os.path.normpath(path.absolute()))
+    if key not in memo:
+        memo[key] = yamlio.read_mapping(path, shown)
+    return memo[key]
 
 
 def resolve(
