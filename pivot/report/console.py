@@ -49,10 +49,14 @@ _STYLE = {"run": "yellow", "restore": "cyan", "checkout": "cyan", "skip": "green
 
 
 def print_status(report: StatusReport, *, dry_run: bool = False) -> None:
+    stale = report.stale
+    if not stale and not dry_run and not any(t.status != "clean" for t in report.tracked):
+        # The common no-op answer: plain text, without paying for rich's import (~0.1 s).
+        print(f"all {len(report.plan)} stages up to date")
+        return
     from rich.table import Table
 
     console = _console()
-    stale = report.stale
     if not stale and not dry_run:
         console.print(f"all {len(report.plan)} stages up to date")
     else:
@@ -73,6 +77,10 @@ def print_status(report: StatusReport, *, dry_run: bool = False) -> None:
 
 
 def print_run(report: RunReport) -> None:
+    counts = ", ".join(f"{report.count(o)} {o.value.replace('_', ' ')}" for o in Outcome if report.count(o))
+    if not report.failed and not report.dashboard:
+        print(counts or "nothing to do")  # no rich import on the common path
+        return
     console = _console()
     for outcome in report.outcomes.values():
         if outcome.status == Outcome.FAILED:
@@ -82,7 +90,6 @@ def print_run(report: RunReport) -> None:
             if outcome.stderr.strip():
                 console.print(outcome.stderr.rstrip(), markup=False)
             console.print(outcome.error or "", markup=False)
-    counts = ", ".join(f"{report.count(o)} {o.value.replace('_', ' ')}" for o in Outcome if report.count(o))
     console.print(counts or "nothing to do")
     if report.dashboard:
         console.print(f"dask dashboard: {report.dashboard}")
