@@ -46,7 +46,8 @@ class PlanLoop:
         self._inputs = inputs
         self._facts = facts
         self._static = static
-        self._rank = {s: i for i, s in enumerate(graph.topo_order(self._scope))}
+        self._order = graph.topo_order(self._scope)
+        self._rank = {s: i for i, s in enumerate(self._order)}
         self._waiting_on = {s: len(graph.upstream[s] & self._scope) for s in self._scope}
         self._ready = [(self._rank[s], s) for s, n in self._waiting_on.items() if n == 0]
         heapq.heapify(self._ready)
@@ -56,7 +57,8 @@ class PlanLoop:
 
     @property
     def order(self) -> list[str]:
-        return sorted(self._scope, key=self._rank.__getitem__)
+        """The scope in topological order (computed once: the engine asks per event)."""
+        return self._order
 
     def undecided(self) -> list[str]:
         return [s for s in self.order if s not in self.plan.decisions]

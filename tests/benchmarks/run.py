@@ -17,6 +17,7 @@ import shlex
 import subprocess
 import sys
 import time
+from typing import Any
 
 from tests.benchmarks import dvc_env, micro, profiling, remote, report, scenarios
 from tests.benchmarks.common import REPO, WORK, Config, Row, log
@@ -54,6 +55,8 @@ def parse(argv: list[str]) -> tuple[Config, argparse.Namespace]:
     ap.add_argument("--timeout", type=float, default=float(_env("TIMEOUT", "3600")))
     ap.add_argument("--output", default=_env("OUTPUT", str(REPO / "BENCHMARKS.md")))
     ap.add_argument("--report-only", action="store_true", help=f"re-render from {RESULTS}")
+    ap.add_argument("--merge", action="store_true",
+                    help=f"re-measure only the chosen scenarios; keep every other row of {RESULTS}")
     a = ap.parse_args(argv)
     only = {g for g in a.only.split(",") if g} or None
     if only and not only <= set(GROUPS):
@@ -182,12 +185,26 @@ def main(argv: list[str] | None = None) -> int:
                      else f"sizes {cfg.sizes}, DVC at {cfg.dvc_sizes}"),
             "machine": machine(),
         }
+        if a.merge and meta_path.exists():
+            rows, meta, profiles = _merge(json.loads(meta_path.read_text()), rows, meta, profiles)
         meta_path.write_text(json.dumps(
             {"meta": meta, "rows": [r.to_json() for r in rows], "profiles": profiles}, indent=1))
     with open(a.output, "w") as f:
         f.write(report.render(meta, rows, profiles))
     log(f"wrote {a.output} (raw results: {meta_path})")
     return 0
+
+
+def _merge(old: dict[str, Any], rows: list[Row], meta: dict[str, Any],
+           profiles: list[dict[str, object]]) -> tuple[list[Row], dict[str, Any], list[dict[str, object]]]:
+    """Rows measured now replace the same (scenario, N) rows of an earlier full run."""
+    fresh = {(r.id, r.n): r for r in rows}
+    merged = [fresh.pop((r.id, r.n), r) for r in (Row.from_json(x) for x in old["rows"])]
+    merged += fresh.values()
+    kept = dict(old["meta"])
+    kept["command"] = f"{kept['command']}; then re-measured with: {meta['command']}"
+    kept["date"] = meta["date"]
+    return merged, kept, profiles or old["profiles"]
 
 
 if __name__ == "__main__":
