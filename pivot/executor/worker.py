@@ -32,8 +32,10 @@ def run_task(task: StageTask) -> StageResult:
     started = time.perf_counter()
     scratch: Path | None = None
     try:
-        spec = load_spec(task)
-        if task.func_payload is None:  # a by-value spec is the planner's own code: no skew to check
+        # A shell stage is fully described by its task (the commands are part of its
+        # code digest): loading the pipeline file would only cost start-up time.
+        spec = None if task.cmd is not None else load_spec(task)
+        if spec is not None and task.func_payload is None:  # by value = the planner's own code
             spec = _current_code(spec, task)
         odb = open_store(task.cache_url)
         if task.isolated:
@@ -134,13 +136,14 @@ def _prepare_outputs(task: StageTask, odb: Any, workspace: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
 
 
-def _execute(spec: StageSpec, task: StageTask, cwd: Path) -> str | None:
+def _execute(spec: StageSpec | None, task: StageTask, cwd: Path) -> str | None:
     """Run the function or commands in ``cwd``; the failure text, or None on success."""
     previous = os.getcwd()
     os.chdir(cwd)
     try:
         if task.cmd is not None:
             return _run_commands(task.cmd, cwd)
+        assert spec is not None
         _call_function(spec, task)
         return None
     except Exception as exc:  # the stage's own error, reported to the user as is
