@@ -37,8 +37,10 @@ def read_mapping(path: Path, shown: str | None = None) -> dict[str, Any]:
     try:
         data = load(text)
     except yaml.YAMLError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"{name}: invalid YAML ({first})", path=name) from exc
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"{name}: invalid YAML{where}: {problem}", path=name) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
