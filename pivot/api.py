@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pivot import paths
+from pivot.digest import Digest
 from pivot.errors import UserError
 from pivot.planner.decision import Action, Plan, ReasonKind
 from pivot.project.spec import StageSpec
 from pivot.results import RunReport
 from pivot.session import Session, open_session
 from pivot.status_report import StatusReport, TrackedStatus, VerifyReport, VerifyStage
+from pivot.workspace import Workspace
 
 if TYPE_CHECKING:
     from pivot.project.pipeline import Pipeline
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 Targets = Sequence[str] | str | None
 
 
-def _targets(targets: Targets) -> list[str]:
+def target_list(targets: Targets) -> list[str]:
     if targets is None:
         return []
     return [targets] if isinstance(targets, str) else list(targets)
@@ -39,7 +41,11 @@ def session(root: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[s
             extra_specs: Sequence[StageSpec] = ()) -> Iterator[Session]:
     here = Path(cwd) if cwd is not None else Path.cwd()
     project = Path(root).resolve() if root is not None else find_root(here)
-    yield open_session(project, here.resolve(), extra_specs=extra_specs)
+    opened = open_session(project, here.resolve(), extra_specs=extra_specs)
+    try:
+        yield opened
+    finally:  # flush learned hashes and parsed locks to the state DB, whatever happened
+        opened.close()
 
 
 def _with_pipelines(root: str | os.PathLike[str] | None, cwd: str | os.PathLike[str] | None,
@@ -57,11 +63,10 @@ def status(targets: Targets = None, *, all: bool = False, explain: bool = True, 
            extra_specs: Sequence[StageSpec] = (), pipelines: Sequence[Pipeline] = ()) -> StatusReport:
     root, extra_specs = _with_pipelines(root, cwd, extra_specs, pipelines)
     with session(root, cwd, extra_specs) as s:
-        scope = s.scope(_targets(targets), all_pipelines=all)
-        forced = set(scope) if force and not _targets(targets) else _forced(s, targets, force)
+        scope = s.scope(target_list(targets), all_pipelines=all)
+        forced = set(scope) if force and not target_list(targets) else _forced(s, targets, force)
         plan = s.static_plan(scope, force=forced)
         tracked = tracked_status(s)
-        s.ws.close()
     return StatusReport(plan, tracked, explain=explain)
 
 
@@ -94,11 +99,10 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
     if progress is None:
         progress = default_progress()  # inside a Jupyter kernel: one updating display, no ANSI
     with session(root, cwd, extra_specs) as s:
-        scope = s.scope(_targets(targets), all_pipelines=all, upstream=upstream)
-        forced = set(scope) if force and not _targets(targets) else _forced(s, targets, force)
+        scope = s.scope(target_list(targets), all_pipelines=all, upstream=upstream)
+        forced = set(scope) if force and not target_list(targets) else _forced(s, targets, force)
         if dry_run:
             report = RunReport(plan=s.static_plan(scope, force=forced))
-            s.ws.close()
             return report
         with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait):
             inputs = s.inputs(scope, force=forced)
@@ -117,7 +121,7 @@ def _forced(s: Session, targets: Targets, force: bool) -> set[str]:
     from pivot.session import resolve_target
 
     chosen: set[str] = set()
-    for target in _targets(targets):
+    for target in target_list(targets):
         chosen |= resolve_target(s.graph, target, s.cwd_rel)
     return chosen
 
@@ -138,10 +142,9 @@ def verify(targets: Targets = None, *, all: bool = True, allow_missing: bool = F
     """CI check: every stage cached and every output available (locally, or on the remote)."""
     with session(root, cwd) as s:
         remote = _remote_store(s) if allow_missing else None
-        scope = s.scope(_targets(targets), all_pipelines=all and not _targets(targets))
+        scope = s.scope(target_list(targets), all_pipelines=all and not target_list(targets))
         plan = s.static_plan(scope)
         results = [_verify_stage(s, plan, stage, allow_missing, remote) for stage in scope]
-        s.ws.close()
     return VerifyReport(results)
 
 
@@ -190,6 +193,7 @@ def init(path: str | os.PathLike[str] | None = None) -> Path:
 def track(targets: Sequence[str], *, force: bool = False, root: str | os.PathLike[str] | None = None,
           cwd: str | os.PathLike[str] | None = None) -> list[str]:
     """Store files or folders in the cache and write their .pvt files."""
+    from pivot.cache.checkout import store_output
     from pivot.project import tracked
 
     written = []
@@ -212,38 +216,42 @@ def track(targets: Sequence[str], *, force: bool = False, root: str | os.PathLik
                 if existing.digest == art.digest:
                     continue
                 raise UserError(f"{pvt.name} already tracks an older version of {rel}; use --force to update it", path=rel)
-            if art.is_dir:
-                s.ws.odb.put_tree(absolute, art)
-            else:
-                s.ws.odb.put_file(absolute, art.digest)
+            store_output(s.ws.odb, s.root, rel, art)
             tracked.write(s.root, tracked.Tracked(rel, art.digest, art.size))
             tracked.add_to_gitignore(s.root, rel)
             written.append(rel)
-        s.ws.close()
     return written
 
 
 def checkout(targets: Targets = None, *, root: str | os.PathLike[str] | None = None,
              cwd: str | os.PathLike[str] | None = None) -> list[str]:
     """Restore tracked files and stage outputs from the cache into the workspace."""
-    from pivot.cache.checkout import checkout as place
     from pivot.project import tracked
 
-    restored = []
     with session(root, cwd) as s:
-        wanted = _targets(targets)
+        wanted = target_list(targets)
         items = [(t.path, t.digest, t.is_dir) for t in tracked.find_all(s.root)]
         scope = s.scope(wanted, all_pipelines=not wanted, upstream=False) if wanted else list(s.graph.stages)
         for stage in scope:
             lock = s.ws.lock(stage)
             if lock is not None:
                 items.extend((o.path, o.digest, o.is_dir) for o in lock.outs)
-        for rel, digest, is_dir in items:
-            if s.ws.workspace_hash(rel) == str(digest) or not s.ws.object_available(digest, is_dir):
-                continue
-            place(s.ws.odb, digest, is_dir, s.root / paths.strip_dir(rel), modes=s.ws.link_modes)
-            restored.append(rel)
-        s.ws.close()
+        return restore(s.ws, items)
+
+
+def restore(ws: Workspace, items: Iterable[tuple[str, Digest, bool]], *, only_missing: bool = False) -> list[str]:
+    """Check cached objects out at their root-relative paths, skipping what is already
+    there (``only_missing``: anything at all at that path) or not in the cache."""
+    from pivot.cache.checkout import checkout as place
+
+    restored = []
+    for rel, digest, is_dir in items:
+        dest = ws.root / paths.strip_dir(rel)
+        present = os.path.lexists(dest) if only_missing else ws.workspace_hash(rel) == str(digest)
+        if present or not ws.object_available(digest, is_dir):
+            continue
+        place(ws.odb, digest, is_dir, dest, modes=ws.link_modes)
+        restored.append(rel)
     return restored
 
 
@@ -254,12 +262,11 @@ def commit(targets: Targets = None, *, root: str | os.PathLike[str] | None = Non
 
     done = []
     with session(root, cwd) as s:
-        scope = s.scope(_targets(targets), all_pipelines=not _targets(targets), upstream=False)
+        scope = s.scope(target_list(targets), all_pipelines=not target_list(targets), upstream=False)
         inputs = s.inputs(scope)
         for stage in scope:
             if record_workspace(s, stage, inputs[stage]):
                 done.append(stage)
-        s.ws.close()
     return done
 
 
@@ -268,7 +275,6 @@ def load(stage_or_path: str, *, root: str | os.PathLike[str] | None = None,
     """An output read through its loader: by stage (one output) or by output path."""
     root, extra = _with_pipelines(root, cwd, (), pipelines)
     with session(root, cwd, extra) as s:
-        s.ws.close()
         out = _find_out(s, stage_or_path)
         path = s.root / paths.strip_dir(out.path)
     if not path.exists():

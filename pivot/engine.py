@@ -70,8 +70,6 @@ def execute(session: Session, scope: Sequence[str], inputs: dict[str, StageInput
     except BaseException:
         executor.cancel_all()
         raise
-    finally:
-        session.ws.close()
     for stage in loop.order:  # a stage never decided or never started
         if stage not in run.report.outcomes:
             run.report.outcomes[stage] = StageOutcome(stage, Outcome.NOT_STARTED, "not started: an earlier stage failed")

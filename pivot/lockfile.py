@@ -153,10 +153,6 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def remove(path: Path) -> None:
-    path.unlink(missing_ok=True)
-
-
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pivot.api import Targets, target_list
 from pivot.cache.layout import RUNS
 from pivot.cache.odb import ObjectStore
 from pivot.cache.run_cache import RunRecord, record_key
@@ -33,8 +34,6 @@ from pivot.remote import (
     retry,
 )
 from pivot.workspace import Workspace
-
-Targets = Sequence[str] | str | None
 
 
 @dataclass(frozen=True)
@@ -80,12 +79,6 @@ class Expanded:
 
 
 # -- selection -------------------------------------------------------------------------
-def _targets(targets: Targets) -> list[str]:
-    if targets is None:
-        return []
-    return [targets] if isinstance(targets, str) else list(targets)
-
-
 def all_locks(ws: Workspace) -> list[Any]:
     from pivot import lockfile
 
@@ -100,7 +93,7 @@ def _open(targets: Targets, root: str | os.PathLike[str] | None,
     from pivot import api
     from pivot.project import tracked
 
-    wanted = _targets(targets)
+    wanted = target_list(targets)
     if not wanted:  # everything: no need to import the pipelines
         ws = Workspace(Path(root).resolve() if root is not None else api.find_root(cwd))
         items = [Item(t.path, t.digest, t.is_dir) for t in tracked.find_all(ws.root)]
@@ -112,10 +105,7 @@ def _open(targets: Targets, root: str | os.PathLike[str] | None,
             ws.close()
         return
     with api.session(root, cwd) as s:
-        try:
-            yield s.ws, _select(s, wanted)
-        finally:
-            s.ws.close()
+        yield s.ws, _select(s, wanted)
 
 
 def _select(s: Any, wanted: list[str]) -> Selection:
@@ -277,18 +267,12 @@ def fetch(targets: Targets = None, *, all: bool = False, remote: str | None = No
 
 
 def _place_missing_tracked(ws: Workspace) -> list[str]:
-    from pivot import paths
-    from pivot.cache.checkout import checkout
+    """A fresh clone has .pvt files but not the data: put it where nothing is yet."""
+    from pivot import api
     from pivot.project import tracked
 
-    placed = []
-    for item in tracked.find_all(ws.root):
-        dest = ws.root / paths.strip_dir(item.path)
-        if os.path.lexists(dest) or not ws.object_available(item.digest, item.is_dir):
-            continue
-        checkout(ws.odb, item.digest, item.is_dir, dest, modes=ws.link_modes)
-        placed.append(item.path)
-    return placed
+    items = [(t.path, t.digest, t.is_dir) for t in tracked.find_all(ws.root)]
+    return api.restore(ws, items, only_missing=True)
 
 
 def pull(targets: Targets = None, *, remote: str | None = None, jobs: int | None = None,
@@ -301,7 +285,7 @@ def pull(targets: Targets = None, *, remote: str | None = None, jobs: int | None
         project = ws.root
         report = _fetch(ws, sel, resolve(ws, remote), sel.everything, jobs or DEFAULT_JOBS, progress)
         tracked_paths = {i.path for i in sel.items} if not sel.everything else set()
-    stages = [t for t in _targets(targets) if t.rstrip("/") not in {p.rstrip("/") for p in tracked_paths}]
+    stages = [t for t in target_list(targets) if t.rstrip("/") not in {p.rstrip("/") for p in tracked_paths}]
     report.checked_out = api.checkout(stages or None, root=project, cwd=cwd)
     _raise_errors(report)
     return report

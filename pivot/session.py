@@ -32,6 +32,9 @@ class Session:
     def root(self) -> Path:
         return self.ws.root
 
+    def close(self) -> None:
+        self.ws.close()
+
     def scope(self, targets: Sequence[str] = (), *, all_pipelines: bool = False, upstream: bool = True) -> list[str]:
         """Targets plus (by default) everything they depend on, in topological order."""
         if all_pipelines:

@@ -113,14 +113,6 @@ class Workspace:
         lockfile.write(self.layout.lock_file(record.stage), record)
         self._locks[record.stage] = record
 
-    def remove_lock(self, stage: str) -> None:
-        lockfile.remove(self.layout.lock_file(stage))
-        self._locks[stage] = None
-
-    def forget_hashes(self) -> None:
-        """Drop in-memory hash memos after the workspace changed under us."""
-        self._records.clear()
-
     def close(self) -> None:
         self.hasher.flush()
         if self._pending:

@@ -60,9 +60,6 @@ class PlanLoop:
         """The scope in topological order (computed once: the engine asks per event)."""
         return self._order
 
-    def undecided(self) -> list[str]:
-        return [s for s in self.order if s not in self.plan.decisions]
-
     def advance(self) -> list[Decision]:
         """Decide every stage that can be decided now.
 

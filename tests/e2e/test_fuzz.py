@@ -89,8 +89,11 @@ COUNTS = {"sequences": 0, "steps": 0}
 
 def _run(root: Path) -> RunReport:
     session = open_session(root, root)
-    scope = session.scope(all_pipelines=True)
-    return execute(session, scope, session.inputs(scope), InlineExecutor())
+    try:
+        scope = session.scope(all_pipelines=True)
+        return execute(session, scope, session.inputs(scope), InlineExecutor())
+    finally:
+        session.close()
 
 
 class PivotMachine(RuleBasedStateMachine):
