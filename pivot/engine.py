@@ -29,14 +29,24 @@ from pivot.session import Session
 
 @dataclass(frozen=True)
 class Event:
-    """Progress: a stage started or settled. ``done``/``total`` count settled stages."""
+    """Progress: a stage started, settled, printed a line, or the run has news.
 
-    kind: str  # "plan" | "start" | "finish"
+    ``done``/``total`` count settled stages. Kinds: "plan", "start", "finish",
+    "output" (one line a running stage wrote: ``stream`` is "stdout" or
+    "stderr", ``line`` the text without its newline) and "notice" (a message
+    for the user that is not a stage result, e.g. a worker lost and the stage
+    retried, or the cluster's dashboard address: ``message``).
+    """
+
+    kind: str  # "plan" | "start" | "finish" | "output" | "notice"
     stage: str
     outcome: StageOutcome | None
     done: int
     total: int
     running: tuple[str, ...] = ()
+    stream: str = ""
+    line: str = ""
+    message: str = ""
 
 
 ProgressFn = Callable[[Event], None]
