@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from pivot import loaders
     from pivot.api import Project, load, repro, status, verify
+    from pivot.api.remote import fetch, pull, push
     from pivot.project.outputs import Dep, DirectoryOut, IncrementalOut, Metric, Out
     from pivot.project.params import StageParams
     from pivot.project.pipeline import Pipeline
@@ -31,10 +32,13 @@ _LAZY = {
     "verify": "pivot.api",
     "load": "pivot.api",
     "Project": "pivot.api",
+    "push": "pivot.api.remote",
+    "fetch": "pivot.api.remote",
+    "pull": "pivot.api.remote",
 }
 
 __all__ = ["Dep", "DirectoryOut", "IncrementalOut", "Metric", "Out", "Pipeline", "Project", "StageParams",
-           "__version__", "load", "loaders", "repro", "status", "verify"]
+           "__version__", "fetch", "load", "loaders", "pull", "push", "repro", "status", "verify"]
 
 
 def __getattr__(name: str) -> Any:

@@ -9,11 +9,11 @@ simply runs again.
 from __future__ import annotations
 
 from pivot.cache.checkout import checkout, store_output
-from pivot.cache.run_cache import RunOut, RunRecord
-from pivot.digest import Digest
+from pivot.cache.run_cache import RunRecord
 from pivot.errors import CacheError
-from pivot.executor.task import OutResult, StageResult
-from pivot.lockfile import LockedOut, LockRecord
+from pivot.executor.task import StageResult
+from pivot.lockfile import LockRecord
+from pivot.outrecord import OutRecord
 from pivot.planner.decide import StageInputs
 from pivot.planner.decision import Action, Decision
 from pivot.project.spec import OutKind, StageSpec
@@ -25,20 +25,20 @@ def commit_run(ws: Workspace, spec: StageSpec, inputs: StageInputs, decision: De
                result: StageResult, *, isolated: bool) -> dict[str, str]:
     """Record a successful run; returns the output hashes its consumers see."""
     for out in result.outs:
-        if not ws.object_available(Digest.parse(out.digest), out.is_dir):
+        if not ws.object_available(out.digest, out.is_dir):
             raise CacheError(f"stage {spec.identity!r}: output {out.path} is missing from the cache after the run", stage=spec.identity)
     if isolated:
         _checkout_outputs(ws, spec, result.outs)
     assert decision.stage_key is not None
-    outs = tuple(LockedOut(o.path, Digest.parse(o.digest), o.size, o.is_dir) for o in result.outs)
+    outs = result.outs
     # DESIGN rule 11: the lock records the dependency hashes the stage was planned
     # with. If one changed while it ran, the run may have read either version, so
     # it must not be offered to anyone else through the run cache.
     consumed_as_planned = all(ws.workspace_hash(p) == h for p, h in decision.dep_hashes.items())
     if inputs.uses_run_cache and consumed_as_planned:
-        ws.run_cache.put(RunRecord(decision.stage_key, tuple(RunOut(o.path, o.digest, o.size, o.is_dir) for o in outs)))
+        ws.run_cache.put(RunRecord(decision.stage_key, outs))
     ws.write_lock(_lock(spec, inputs, decision, outs))
-    return {o.path: o.digest for o in result.outs}
+    return {o.path: str(o.digest) for o in outs}
 
 
 def commit_restore(ws: Workspace, spec: StageSpec, inputs: StageInputs, decision: Decision) -> dict[str, str]:
@@ -47,10 +47,8 @@ def commit_restore(ws: Workspace, spec: StageSpec, inputs: StageInputs, decision
     record = ws.full_run_record(decision.stage_key)
     if record is None:
         raise CacheError(f"stage {spec.identity!r}: run-cache entry vanished", stage=spec.identity)
-    results = tuple(OutResult(o.path, str(o.digest), o.size, o.is_dir) for o in record.outs)
-    _checkout_outputs(ws, spec, results)
-    outs = tuple(LockedOut(o.path, o.digest, o.size, o.is_dir) for o in record.outs)
-    ws.write_lock(_lock(spec, inputs, decision, outs))
+    _checkout_outputs(ws, spec, record.outs)
+    ws.write_lock(_lock(spec, inputs, decision, record.outs))
     return {o.path: str(o.digest) for o in record.outs}
 
 
@@ -58,22 +56,21 @@ def commit_checkout(ws: Workspace, spec: StageSpec, decision: Decision) -> dict[
     """Restore an up-to-date stage's missing or modified outputs from the cache."""
     lock = ws.lock(spec.identity)
     assert lock is not None
-    results = tuple(OutResult(o.path, str(o.digest), o.size, o.is_dir) for o in lock.outs)
-    _checkout_outputs(ws, spec, results)
+    _checkout_outputs(ws, spec, lock.outs)
     return {o.path: str(o.digest) for o in lock.outs}
 
 
-def _checkout_outputs(ws: Workspace, spec: StageSpec, outs: tuple[OutResult, ...]) -> None:
+def _checkout_outputs(ws: Workspace, spec: StageSpec, outs: tuple[OutRecord, ...]) -> None:
     kinds = {o.path: o.kind for o in spec.outs}
     for out in outs:
         target = ws.root / out.path.rstrip("/")
-        if ws.workspace_hash(out.path) == out.digest:
+        if ws.workspace_hash(out.path) == str(out.digest):
             continue
         writable = kinds.get(out.path) in (OutKind.INCREMENTAL, OutKind.METRIC)
-        checkout(ws.odb, Digest.parse(out.digest), out.is_dir, target, modes=ws.link_modes, writable=writable)
+        checkout(ws.odb, out.digest, out.is_dir, target, modes=ws.link_modes, writable=writable)
 
 
-def _lock(spec: StageSpec, inputs: StageInputs, decision: Decision, outs: tuple[LockedOut, ...]) -> LockRecord:
+def _lock(spec: StageSpec, inputs: StageInputs, decision: Decision, outs: tuple[OutRecord, ...]) -> LockRecord:
     assert decision.stage_key is not None
     return LockRecord(
         stage=spec.identity,
@@ -105,7 +102,7 @@ def record_workspace(session: Session, stage: str, inputs: StageInputs) -> bool:
         if art is None:
             raise UserError(f"cannot commit {stage!r}: output {out.path} is missing", stage=stage, path=out.path)
         store_output(ws.odb, ws.root, out.path, art)
-        outs.append(LockedOut(out.path, art.digest, art.size, art.is_dir))
+        outs.append(OutRecord(out.path, art.digest, art.size, art.is_dir))
     key = stage_key(stage, inputs.code, inputs.params, deps, inputs.out_decls)
     decision = Decision(stage, Action.SKIP, (), stage_key=key, dep_hashes=deps)
     record = _lock(spec, inputs, decision, tuple(outs))

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from pivot.digest import Digest
+from pivot.outrecord import OutRecord, by_path
 
 SCHEMA_VERSION = 1
 log = logging.getLogger(__name__)
@@ -31,29 +32,21 @@ except AttributeError:  # pragma: no cover
 
 
 @dataclass(frozen=True)
-class LockedOut:
-    path: str
-    digest: Digest
-    size: int
-    is_dir: bool = False
-
-
-@dataclass(frozen=True)
 class LockRecord:
     stage: str
     stage_key: str
     code: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
     deps: Mapping[str, str] = field(default_factory=dict)  # path -> str(Digest)
-    outs: tuple[LockedOut, ...] = ()
+    outs: tuple[OutRecord, ...] = ()
     out_decls: tuple[Mapping[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         # Canonical order, so equal records compare equal however they were built.
-        object.__setattr__(self, "outs", tuple(sorted(self.outs, key=lambda o: o.path)))
+        object.__setattr__(self, "outs", by_path(self.outs))
         object.__setattr__(self, "out_decls", tuple(sorted(self.out_decls, key=lambda d: sorted(d.items()))))
 
-    def out_map(self) -> dict[str, LockedOut]:
+    def out_map(self) -> dict[str, OutRecord]:
         return {o.path: o for o in self.outs}
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,10 +57,7 @@ class LockRecord:
             "code": dict(sorted(self.code.items())),
             "params": _sorted(self.params),
             "deps": [{"path": p, "hash": h} for p, h in sorted(self.deps.items())],
-            "outs": [
-                {"path": o.path, "hash": str(o.digest), "size": o.size, "is_dir": o.is_dir}
-                for o in sorted(self.outs, key=lambda o: o.path)
-            ],
+            "outs": [o.to_dict(digest_key="hash") for o in self.outs],
             "out_decls": sorted((dict(sorted(d.items())) for d in self.out_decls), key=lambda d: d.get("path", "")),
         }
 
@@ -80,7 +70,7 @@ class LockRecord:
             params=dict(data.get("params") or {}),
             deps={str(d["path"]): str(d["hash"]) for d in data.get("deps") or []},
             outs=tuple(
-                LockedOut(str(o["path"]), Digest.parse(str(o["hash"])), int(o["size"]), bool(o.get("is_dir", False)))
+                OutRecord(str(o["path"]), Digest.parse(str(o["hash"])), int(o["size"]), bool(o.get("is_dir", False)))
                 for o in data.get("outs") or []
             ),
             out_decls=tuple({str(k): str(v) for k, v in d.items()} for d in data.get("out_decls") or []),

@@ -64,6 +64,72 @@ class NotebookProgress:
             self._handle.update(line)
 
 
+class TransferLine:
+    """What a transfer display shows: objects and bytes so far, plain text and HTML."""
+
+    def __init__(self, label: str, objects: int, total_objects: int, nbytes: int) -> None:
+        self.text = f"pivot {label}: {objects}/{total_objects} objects, {nbytes:,} bytes"
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        return f'<pre class="pivot-progress">{html.escape(self.text)}</pre>'
+
+
+class NotebookTransferProgress:
+    """pivot.remote.progress.Progress for a kernel: one display rewritten in place."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.objects = self.total_objects = self.nbytes = 0
+        self._handle: Any = None
+
+    def add_total(self, objects: int, nbytes: int) -> None:
+        self.total_objects += objects
+        self._show()
+
+    def advance(self, nbytes: int) -> None:
+        self.objects += 1
+        self.nbytes += nbytes
+        self._show()
+
+    def _show(self) -> None:
+        from IPython import display as ipd
+
+        line = TransferLine(self.label, self.objects, self.total_objects, self.nbytes)
+        if self._handle is None:
+            show: Callable[..., Any] = ipd.display  # untyped in IPython
+            self._handle = show(line, display_id=True)
+        else:
+            self._handle.update(line)
+
+
 def default_progress() -> NotebookProgress | None:
     """The progress display ``pivot.repro`` uses when none was given: only inside a kernel."""
     return NotebookProgress() if in_notebook() else None
+
+
+_registered: set[int] = set()
+
+
+def register_formatters() -> None:
+    """Inside a kernel, show a Plan as the report's table (HTML and text).
+
+    The planner stays free of display code (it imports nothing above it), so the
+    notebook representations are attached here, once per IPython shell.
+    """
+    if not in_notebook():
+        return
+    from IPython import get_ipython
+
+    from pivot.planner.decision import Plan
+    from pivot.report.html import plan_html, plan_text
+
+    shell = get_ipython()
+    if shell is None or id(shell) in _registered:
+        return
+    formatters = shell.display_formatter.formatters
+    formatters["text/html"].for_type(Plan, plan_html)
+    formatters["text/plain"].for_type(Plan, lambda plan, printer, _cycle: printer.text(plan_text(plan)))
+    _registered.add(id(shell))

@@ -5,17 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pivot.planner.decision import Action, Decision, Plan, ReasonKind
+from pivot.planner.decision import Action, Decision, Plan, ReasonKind, stage_status
 
 
 @dataclass(frozen=True)
 class TrackedStatus:
     path: str
     status: str  # clean | modified | missing
-
-
-def stage_status(decision: Decision) -> str:
-    return "cached" if decision.action == Action.SKIP else "stale"
 
 
 def _changes(decision: Decision, kind: ReasonKind, names: tuple[str, str, str]) -> list[dict[str, Any]]:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from pivot import lockfile
 from pivot.digest import Digest
-from pivot.lockfile import LockedOut, LockRecord
+from pivot.lockfile import LockRecord
+from pivot.outrecord import OutRecord
 
 RECORD = LockRecord(
     stage="models:train@small",
@@ -19,7 +20,7 @@ RECORD = LockRecord(
     code={"self": "h1", "func:m._helper": "h2"},
     params={"lr": 0.1, "layers": [1, 2], "nested": {"b": 1, "a": 2}},
     deps={"data/x.csv": "xxh3_128:00ff", "data/y/": "xxh3_128:11ee"},
-    outs=(LockedOut("models/out.pkl", Digest("xxh3_128", "aa"), 10), LockedOut("models/dir/", Digest("xxh3_128", "bb"), 20, True)),
+    outs=(OutRecord("models/out.pkl", Digest("xxh3_128", "aa"), 10), OutRecord("models/dir/", Digest("xxh3_128", "bb"), 20, True)),
     out_decls=({"path": "models/out.pkl", "kind": "out", "key": ""},),
 )
 

@@ -14,15 +14,16 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
+from pivot.cache.integrity import Readable, copy_hashing, expect_unchanged, verify
 from pivot.cache.layout import FILES, object_key, object_prefix, parse_object_key
-from pivot.digest import ALGO, Digest, hash_bytes, new_hasher
-from pivot.errors import CacheError, CorruptObjectError
-from pivot.fingerprint.trees import CHUNK, ArtifactHash, TreeEntry, manifest_bytes, parse_manifest
+from pivot.digest import Digest, hash_bytes
+from pivot.errors import CacheError
+from pivot.fingerprint.trees import ArtifactHash, TreeEntry, manifest_bytes, parse_manifest
+from pivot.pool import pool_map
 
 READ_ONLY = 0o444
 _ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
@@ -31,10 +32,6 @@ _MANY_PREFIXES = 128  # beyond this many "xx/" folders, one recursive listing is
 _THREADS = 16
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def _local_path(url: str) -> Path | None:
@@ -98,7 +95,7 @@ class ObjectStore:
     def exists_many(self, ds: Iterable[Digest]) -> set[Digest]:
         wanted = set(ds)
         if self.is_local or len(wanted) <= _FEW:
-            found = _parallel(self.exists, sorted(wanted), 1 if self.is_local else _THREADS)
+            found = pool_map(self.exists, sorted(wanted), 1 if self.is_local else _THREADS)
             return {d for d, ok in zip(sorted(wanted), found, strict=True) if ok}
         heads = {(d.algo, d.hex[:2]) for d in wanted}
         if len(heads) > _MANY_PREFIXES:
@@ -106,7 +103,7 @@ class ObjectStore:
         else:
             folders = [object_prefix(algo, head) for algo, head in sorted(heads)]
         present: set[Digest] = set()
-        for listing in _parallel(self._list, folders, _THREADS):
+        for listing in pool_map(self._list, folders, _THREADS):
             present.update(listing)
         return wanted & present
 
@@ -144,7 +141,7 @@ class ObjectStore:
         from pivot.fingerprint.trees import hash_file
 
         actual = hash_file(src)
-        _expect(d, actual, str(src))
+        expect_unchanged(d, actual, str(src))
         if d is None and self.exists(actual):
             return actual
         self._upload(str(src), object_key(actual))
@@ -154,17 +151,17 @@ class ObjectStore:
         """Stream ``f`` into the store, hashing on the way; nothing is visible on failure."""
         if not self.is_local:
             with tempfile.NamedTemporaryFile(prefix="pivot-put-") as spool:
-                actual = _copy_hashing(f, spool)
+                actual = copy_hashing(f, spool)
                 spool.flush()
-                _expect(d, actual, "stream")
+                expect_unchanged(d, actual, "stream")
                 if not self.exists(actual):
                     self._upload(spool.name, object_key(actual))
                 return actual
         tmp = self._local_tmp()
         try:
             with open(tmp, "wb") as out:
-                actual = _copy_hashing(f, out)
-            _expect(d, actual, "stream")
+                actual = copy_hashing(f, out)
+            expect_unchanged(d, actual, "stream")
             self._commit_local(tmp, object_key(actual))
         finally:
             tmp.unlink(missing_ok=True)
@@ -217,7 +214,7 @@ class ObjectStore:
         except FileNotFoundError as exc:
             raise CacheError(f"object {d} is missing from {self.url}", path=key) from exc
         # Small objects (manifests, records' targets) are cheap to verify even locally.
-        _verify(d, hash_bytes(data), key)
+        verify(d, hash_bytes(data), key)
         return data
 
     def get_file(self, d: Digest, dest: Path) -> None:
@@ -229,7 +226,7 @@ class ObjectStore:
                 shutil.copyfile(self._local(key), tmp)
             else:
                 with self.fs.open(self._remote(key), "rb") as src, open(tmp, "wb") as out:
-                    _verify(d, _copy_hashing(src, out), key)
+                    verify(d, copy_hashing(src, out), key)
             os.replace(tmp, dest)
         except FileNotFoundError as exc:
             if self.exists(d):
@@ -246,7 +243,7 @@ class ObjectStore:
         have = self.exists_many(e.digest for e in art.entries)
         todo = {e.digest: e for e in art.entries if e.digest not in have}
         workers = 1 if self.is_local else _THREADS
-        _parallel(lambda e: self.put_file(root / e.path, e.digest), list(todo.values()), workers)
+        pool_map(lambda e: self.put_file(root / e.path, e.digest), list(todo.values()), workers)
         self.put_bytes(data)  # last: a manifest present means its files were stored first
 
     def read_manifest(self, d: Digest) -> tuple[TreeEntry, ...]:
@@ -326,34 +323,7 @@ class ObjectStore:
                 yield key
 
 
-def _copy_hashing(src: Readable, out: IO[bytes]) -> Digest:
-    hasher = new_hasher()
-    while chunk := src.read(CHUNK):
-        hasher.update(chunk)
-        out.write(chunk)
-    return Digest(ALGO, hasher.hexdigest())
-
-
-def _expect(d: Digest | None, actual: Digest, what: str) -> None:
-    if d is not None and actual != d:
-        raise CacheError(
-            f"{what} changed while it was being cached (expected {d}, got {actual})", path=what
-        )
-
-
-def _verify(d: Digest, actual: Digest, key: str) -> None:
-    if actual != d:
-        raise CorruptObjectError(f"object {key} is corrupt: its bytes hash to {actual}", path=key)
-
-
 def _check_record_key(key: str) -> None:
     parts = key.split("/")
     if key.startswith("/") or any(p in ("..", ".") for p in parts):
         raise ValueError(f"bad record key {key!r}")
-
-
-def _parallel(fn: Callable[[T], R], items: list[T], workers: int) -> list[R]:
-    if workers <= 1 or len(items) <= 1:
-        return [fn(item) for item in items]
-    with ThreadPoolExecutor(min(workers, len(items))) as pool:
-        return list(pool.map(fn, items))

@@ -16,33 +16,23 @@ from typing import Any
 from pivot.cache.layout import run_key
 from pivot.cache.odb import ObjectStore
 from pivot.digest import SCHEMA_VERSION, Digest, canonical_json
+from pivot.outrecord import OutRecord, by_path
 
 log = logging.getLogger(__name__)
 RECORD_KIND = "pivot-run"
 
 
 @dataclass(frozen=True)
-class RunOut:
-    path: str
-    digest: Digest
-    size: int
-    is_dir: bool
-
-
-@dataclass(frozen=True)
 class RunRecord:
     stage_key: str
-    outs: tuple[RunOut, ...]
+    outs: tuple[OutRecord, ...]
 
     def __post_init__(self) -> None:
         # Sorted once here so equal records compare (and serialise) equal.
-        object.__setattr__(self, "outs", tuple(sorted(self.outs, key=lambda o: o.path)))
+        object.__setattr__(self, "outs", by_path(self.outs))
 
     def to_bytes(self) -> bytes:
-        outs = [
-            {"path": o.path, "digest": str(o.digest), "size": o.size, "is_dir": o.is_dir}
-            for o in self.outs
-        ]
+        outs = [o.to_dict() for o in self.outs]
         doc = {
             "schema": SCHEMA_VERSION,
             "kind": RECORD_KIND,
@@ -59,7 +49,7 @@ class RunRecord:
             if doc["schema"] != SCHEMA_VERSION or doc["kind"] != RECORD_KIND:
                 raise ValueError(f"unsupported run record {doc['schema']!r}/{doc['kind']!r}")
             outs = tuple(
-                RunOut(o["path"], Digest.parse(o["digest"]), int(o["size"]), bool(o["is_dir"]))
+                OutRecord(o["path"], Digest.parse(o["digest"]), int(o["size"]), bool(o["is_dir"]))
                 for o in doc["outs"]
             )
             return cls(str(doc["stage_key"]), outs)

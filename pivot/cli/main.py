@@ -109,9 +109,9 @@ def status(targets: tuple[str, ...], all_: bool, explain: bool, quiet: bool, rem
     from pivot.report import console
 
     if remote:
-        from pivot import remote_api
+        from pivot.remote import status as remote_status
 
-        counts = remote_api.status_remote(list(targets) or None)
+        counts = remote_status.status_remote(list(targets) or None)
         if as_json:
             emit_json(counts.to_json())
         else:
@@ -166,9 +166,11 @@ def _run(targets: list[str], *, all_: bool, force: bool, dry_run: bool, explain:
     from pivot.report import console
 
     if pull:
-        from pivot import remote_api
+        from pivot.remote import transfer
+        from pivot.report.transfer_progress import transfer_progress
 
-        remote_api.fetch(targets, all=all_ or not targets, progress=not as_json)
+        with transfer_progress("fetch", enabled=not as_json) as bar:
+            transfer.fetch(targets, all=all_ or not targets, progress=bar)
     if dry_run:
         plan = api.status(targets, all=all_, explain=True, force=force)
         if as_json:

@@ -1,14 +1,12 @@
 """Remote and config commands: `remote add/list/remove/status`, `config`, `push`, `fetch`, `pull`, `gc`.
 
-Only wiring: options in, ``pivot.remote_api`` / ``pivot.project.config_edit`` called, results out.
+Only wiring: options in, ``pivot.remote`` / ``pivot.project.config_edit`` called, results out.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,35 +31,6 @@ def _config_file(global_: bool) -> Path:
     from pivot.project import config_edit
 
     return config_edit.config_path(None if global_ else _root_or_none(), global_=global_)
-
-
-@contextlib.contextmanager
-def rich_progress(label: str) -> Iterator[Any]:
-    """Objects and bytes with a rate, on stderr; gone when done."""
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
-    columns = (TextColumn("{task.description}"), BarColumn(),
-               TextColumn("{task.fields[objects]}/{task.fields[total_objects]} objects"),
-               DownloadColumn(), TransferSpeedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=0, objects=0, total_objects=0)
-        yield _Bar(bar, task)
-
-
-class _Bar:
-    def __init__(self, bar: Any, task: Any) -> None:
-        self.bar, self.task = bar, task
-        self.objects = self.total_objects = self.nbytes = 0
-
-    def add_total(self, objects: int, nbytes: int) -> None:
-        self.total_objects += objects
-        self.nbytes += nbytes
-        self.bar.update(self.task, total=self.nbytes or None, total_objects=self.total_objects)
-
-    def advance(self, nbytes: int) -> None:
-        self.objects += 1
-        self.bar.update(self.task, advance=nbytes, objects=self.objects)
 
 
 def _print_transfer(report: Any, verb: str, as_json: bool) -> None:
@@ -92,9 +61,11 @@ def _transfer_options(func: Any) -> Any:
 @click.option("--verify", is_flag=True, help="Ask the remote about every object; ignore the local index.")
 def push(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_json: bool, verify: bool) -> None:
     """Upload outputs, tracked data and run-cache records the remote lacks."""
-    from pivot import remote_api
+    from pivot.remote import transfer
+    from pivot.report.transfer_progress import transfer_progress
 
-    report = remote_api.push(list(targets), remote=remote, jobs=jobs, verify=verify, progress=not as_json)
+    with transfer_progress("push", enabled=not as_json) as bar:
+        report = transfer.push(list(targets), remote=remote, jobs=jobs, verify=verify, progress=bar)
     _print_transfer(report, "pushed", as_json)
 
 
@@ -102,9 +73,11 @@ def push(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_json
 @_transfer_options
 def fetch(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_json: bool) -> None:
     """Download into the local cache (verified) without touching the workspace."""
-    from pivot import remote_api
+    from pivot.remote import transfer
+    from pivot.report.transfer_progress import transfer_progress
 
-    report = remote_api.fetch(list(targets), remote=remote, jobs=jobs, progress=not as_json,
+    with transfer_progress("fetch", enabled=not as_json) as bar:
+        report = transfer.fetch(list(targets), remote=remote, jobs=jobs, progress=bar,
                               place_missing_inputs=False)
     _print_transfer(report, "fetched", as_json)
 
@@ -113,9 +86,11 @@ def fetch(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_jso
 @_transfer_options
 def pull(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_json: bool) -> None:
     """fetch, then check the outputs and tracked data out into the workspace."""
-    from pivot import remote_api
+    from pivot.remote import transfer
+    from pivot.report.transfer_progress import transfer_progress
 
-    report = remote_api.pull(list(targets), remote=remote, jobs=jobs, progress=not as_json)
+    with transfer_progress("pull", enabled=not as_json) as bar:
+        report = transfer.pull(list(targets), remote=remote, jobs=jobs, progress=bar)
     _print_transfer(report, "fetched", as_json)
 
 
@@ -125,9 +100,9 @@ def pull(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_json
 @click.option("--json", "as_json", is_flag=True)
 def gc(remote: str | None, dry_run: bool, as_json: bool) -> None:
     """Remove cached objects no lock file or .pvt here references (run records are kept)."""
-    from pivot import remote_api
+    from pivot.remote.gc import gc
 
-    report = remote_api.gc(remote=remote, dry_run=dry_run)
+    report = gc(remote=remote, dry_run=dry_run)
     if as_json:
         _emit(report.to_json())
         return
@@ -205,7 +180,7 @@ def _forget_index(name: str) -> None:
     root = _root_or_none()
     if root is None:
         return
-    from pivot.remote import INDEX_PREFIX
+    from pivot.remote.store import INDEX_PREFIX
     from pivot.state import LmdbState
 
     state = LmdbState.open(root / ".pivot" / "state.lmdb")
@@ -223,9 +198,9 @@ def _forget_index(name: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def remote_status(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_json: bool) -> None:
     """How many objects push and pull would move."""
-    from pivot import remote_api
+    from pivot.remote.status import status_remote
 
-    report = remote_api.status_remote(list(targets), remote=remote, jobs=jobs)
+    report = status_remote(list(targets), remote=remote, jobs=jobs)
     if as_json:
         _emit(report.to_json())
         return

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pivot.outrecord import OutRecord
+
 
 @dataclass(frozen=True)
 class TaskDep:
@@ -53,18 +55,10 @@ class StageTask:
 
 
 @dataclass(frozen=True)
-class OutResult:
-    path: str
-    digest: str
-    size: int
-    is_dir: bool = False
-
-
-@dataclass(frozen=True)
 class StageResult:
     stage: str
     ok: bool
-    outs: tuple[OutResult, ...] = ()
+    outs: tuple[OutRecord, ...] = ()
     stdout: str = ""
     stderr: str = ""
     duration_s: float = 0.0

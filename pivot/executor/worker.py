@@ -17,7 +17,8 @@ from typing import Any
 
 from pivot.errors import CodeMismatchError, PivotError, StageFailedError
 from pivot.executor.capture import capture_output
-from pivot.executor.task import OutResult, StageResult, StageTask
+from pivot.executor.task import StageResult, StageTask
+from pivot.outrecord import OutRecord
 from pivot.project.spec import StageSpec
 
 _STORES: dict[str, Any] = {}
@@ -182,7 +183,7 @@ def _call_function(spec: StageSpec, task: StageTask) -> None:
         out.loader.save(value, Path(out.written))
 
 
-def _store_outputs(task: StageTask, odb: Any, workspace: Path) -> tuple[OutResult, ...]:
+def _store_outputs(task: StageTask, odb: Any, workspace: Path) -> tuple[OutRecord, ...]:
     from pivot.fingerprint.trees import hash_file, hash_tree
 
     results = []
@@ -194,11 +195,11 @@ def _store_outputs(task: StageTask, odb: Any, workspace: Path) -> tuple[OutResul
         if is_dir:
             art = hash_tree(target)
             odb.put_tree(target, art)
-            results.append(OutResult(out.path, str(art.digest), art.size, True))
+            results.append(OutRecord(out.path, art.digest, art.size, True))
         else:
             digest = hash_file(target)
             odb.put_file(target, digest)
-            results.append(OutResult(out.path, str(digest), target.stat().st_size, False))
+            results.append(OutRecord(out.path, digest, target.stat().st_size, False))
     return tuple(results)
 
 

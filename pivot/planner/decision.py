@@ -119,6 +119,11 @@ class Decision:
         return tuple(c for r in self.reasons if r.kind == kind for c in r.changes)
 
 
+def stage_status(decision: Decision) -> str:
+    """The word status reports use: a skipped stage is cached, anything else is stale."""
+    return "cached" if decision.action == Action.SKIP else "stale"
+
+
 @dataclass
 class Plan:
     """Decisions in the order they were made (a topological order)."""
@@ -137,12 +142,15 @@ class Plan:
     def get(self, stage: str) -> Decision | None:
         return self.decisions.get(stage)
 
+    def summary(self) -> str:
+        """One line, e.g. "Plan: 3 stages (1 run, 2 skip)". Tables and HTML live in pivot.report."""
+        counts: dict[str, int] = {}
+        for d in self:
+            counts[str(d.action)] = counts.get(str(d.action), 0) + 1
+        described = ", ".join(f"{n} {a}" for a, n in counts.items()) or "nothing to do"
+        return f"Plan: {len(self)} stages ({described})"
+
     def __repr__(self) -> str:
-        from pivot.report.html import plan_text
-
-        return plan_text(self)
-
-    def _repr_html_(self) -> str:
-        from pivot.report.html import plan_html
-
-        return plan_html(self)
+        # The planner imports nothing above it; notebooks get the table through the
+        # IPython formatters pivot.notebook registers (pivot.report.html.plan_html).
+        return self.summary()

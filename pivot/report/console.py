@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pivot.planner.decision import stage_status
 from pivot.project.spec import StageSpec
 from pivot.results import Outcome, RunReport
-from pivot.status_report import StatusReport, VerifyReport, stage_status
+from pivot.status_report import StatusReport, VerifyReport
 
 
 def _console() -> Any:

@@ -50,11 +50,7 @@ def plan_rows(plan: Plan) -> list[Row]:
 
 
 def plan_caption(plan: Plan) -> str:
-    counts: dict[str, int] = {}
-    for d in plan:
-        counts[str(d.action)] = counts.get(str(d.action), 0) + 1
-    summary = ", ".join(f"{n} {a}" for a, n in counts.items()) or "nothing to do"
-    return f"Plan: {len(plan)} stages ({summary})"
+    return plan.summary()
 
 
 def run_rows(report: RunReport) -> list[Row]:
@@ -76,7 +72,7 @@ def run_footer(report: RunReport) -> str:
 
 
 def status_rows(report: StatusReport) -> list[Row]:
-    from pivot.status_report import stage_status
+    from pivot.planner.decision import stage_status
 
     return [(d.stage, stage_status(d), str(d.action), d.reason_text()) for d in report.plan]
 

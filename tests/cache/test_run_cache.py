@@ -3,9 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pivot.cache.odb import ObjectStore
-from pivot.cache.run_cache import RunCache, RunOut, RunRecord, record_key
+from pivot.cache.run_cache import RunCache, RunRecord, record_key
 from pivot.digest import hash_bytes, hash_json
 from pivot.fingerprint.trees import hash_tree
+from pivot.outrecord import OutRecord
 
 
 def _key(name: str) -> str:
@@ -13,8 +14,8 @@ def _key(name: str) -> str:
 
 
 def test_record_bytes_are_canonical() -> None:
-    a = RunOut("out/a.txt", hash_bytes(b"a"), 1, False)
-    b = RunOut("out/b/", hash_bytes(b"b"), 2, True)
+    a = OutRecord("out/a.txt", hash_bytes(b"a"), 1, False)
+    b = OutRecord("out/b/", hash_bytes(b"b"), 2, True)
     r1, r2 = RunRecord("k", (a, b)), RunRecord("k", (b, a))
     assert r1.to_bytes() == r2.to_bytes()
     assert b'"schema":1' in r1.to_bytes()
@@ -29,7 +30,7 @@ def test_round_trip_when_every_object_exists(store: ObjectStore, tmp_path: Path)
     store.put_tree(root, tree)
     d = store.put_bytes(b"out file")
     record = RunRecord(
-        _key("train"), (RunOut("m.pkl", d, 8, False), RunOut("dir/", tree.digest, tree.size, True))
+        _key("train"), (OutRecord("m.pkl", d, 8, False), OutRecord("dir/", tree.digest, tree.size, True))
     )
     cache = RunCache(store)
     assert cache.get(record.stage_key) is None
@@ -41,7 +42,7 @@ def test_round_trip_when_every_object_exists(store: ObjectStore, tmp_path: Path)
 
 def test_missing_file_object_means_no_hit(store: ObjectStore) -> None:
     cache = RunCache(store)
-    cache.put(RunRecord(_key("a"), (RunOut("x", hash_bytes(b"never stored"), 1, False),)))
+    cache.put(RunRecord(_key("a"), (OutRecord("x", hash_bytes(b"never stored"), 1, False),)))
     assert cache.get(_key("a")) is None
 
 
@@ -54,13 +55,13 @@ def test_incomplete_tree_means_no_hit(store: ObjectStore, tmp_path: Path) -> Non
     store.put_tree(root, tree)
     store.delete(tree.entries[0].digest)
     cache = RunCache(store)
-    cache.put(RunRecord(_key("t"), (RunOut("dir/", tree.digest, tree.size, True),)))
+    cache.put(RunRecord(_key("t"), (OutRecord("dir/", tree.digest, tree.size, True),)))
     assert cache.get(_key("t")) is None
 
 
 def test_a_record_for_another_key_is_never_replayed(store: ObjectStore) -> None:
     d = store.put_bytes(b"out")
-    other = RunRecord(_key("variant-a"), (RunOut("o", d, 3, False),))
+    other = RunRecord(_key("variant-a"), (OutRecord("o", d, 3, False),))
     # Plant variant-a's record where variant-b's would live.
     store.put_record(record_key(_key("variant-b")), other.to_bytes())
     assert RunCache(store).get(_key("variant-b")) is None

@@ -10,12 +10,14 @@ from tests.fixtures.project import PIVOT, run_cli, write
 
 SLOW_READER = '''
 import time
+from pathlib import Path
 from typing import Annotated
 from pivot import Pipeline, Dep, Out, loaders
 
 
 def copy(src: Annotated[str, Dep("input.txt", loaders.Text())]) -> Annotated[str, Out("copy.txt", loaders.Text())]:
-    time.sleep(3)  # the test edits input.txt meanwhile
+    Path("started.flag").write_text("read")  # the test edits input.txt only after this
+    time.sleep(3)
     return src
 
 
@@ -31,7 +33,10 @@ def test_dependency_edited_mid_run_is_seen_by_the_next_plan(tmp_path: Path) -> N
     write(root / "pipeline.py", SLOW_READER)
     (root / "input.txt").write_text("first\n")
     proc = subprocess.Popen([*PIVOT, "repro", "--json"], cwd=root, stdout=subprocess.PIPE, text=True)
-    time.sleep(1.5)  # the stage has read "first" and is sleeping
+    deadline = time.monotonic() + 60  # a loaded machine may take seconds to start the worker
+    while not (root / "started.flag").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (root / "started.flag").exists(), "the stage never started"
     (root / "input.txt").write_text("second\n")
     proc.communicate(timeout=120)
     assert proc.returncode == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pivot.planner.decision import Action, Decision, Plan, Reason, ReasonKind
+from pivot.report.html import plan_html, plan_text
 from pivot.results import Outcome, RunReport, StageOutcome
 from tests.notebooks.test_kernel_reruns import parse
 
@@ -15,7 +16,7 @@ def _plan() -> Plan:
 
 
 def test_plan_html_escapes_every_cell() -> None:
-    html = _plan()._repr_html_()
+    html = plan_html(_plan())
     assert "<script>" not in html
     rows = parse(html)
     assert rows == [["stage", "decision", "reason", "duration"],
@@ -34,3 +35,4 @@ def test_run_report_html_and_repr() -> None:
     text = repr(report)
     assert text.startswith("Run FAILED: 1 ran, 1 failed") and "http://127.0.0.1:8787/status" in text
     assert "\x1b" not in text and repr(_plan()).startswith("Plan: 2 stages (1 run, 1 skip)")
+    assert plan_text(_plan()).startswith("Plan: 2 stages (1 run, 1 skip)")

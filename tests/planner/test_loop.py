@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pivot.digest import Digest
 from pivot.fingerprint.stage_key import stage_key
 from pivot.graph.build import build_graph
-from pivot.lockfile import LockedOut, LockRecord
+from pivot.lockfile import LockRecord
+from pivot.outrecord import OutRecord
 from pivot.planner.decide import StageInputs
 from pivot.planner.decision import Action, ReasonKind
 from pivot.planner.loop import PlanLoop, static_plan
@@ -70,7 +71,7 @@ def _complete(facts: TableFacts, inputs: dict[str, StageInputs]) -> None:
         deps = {d.path: facts.files[d.path] for d in spec.deps}
         inp = inputs[name]
         key = stage_key(name, inp.code, inp.params, deps, inp.out_decls)
-        outs = tuple(LockedOut(o.path, Digest.parse(facts.files[o.path]), 1) for o in spec.outs)
+        outs = tuple(OutRecord(o.path, Digest.parse(facts.files[o.path]), 1) for o in spec.outs)
         facts.locks[name] = LockRecord(name, key, inp.code, {}, deps, outs, tuple(inp.out_decls))
 
 

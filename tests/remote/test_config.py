@@ -8,7 +8,7 @@ import pytest
 
 from pivot.project import config_edit
 from pivot.project.config import Config
-from pivot.remote import is_transient, retry
+from pivot.remote.retry import is_transient, retry
 from tests.fixtures.project import run_cli
 
 HEADER = "# team settings\ncache:\n  type: hardlink  # fast on one disk\n"

@@ -10,7 +10,7 @@ import pytest
 
 from pivot.cache.odb import ObjectStore
 from pivot.digest import hash_bytes
-from pivot.remote import KILL_AFTER_ENV
+from pivot.remote.retry import KILL_AFTER_ENV
 from tests.fixtures.project import PIVOT, run_cli
 from tests.remote.conftest import FRESH, add_remote, clone
 

@@ -54,3 +54,32 @@ def test_targets_select_stages_and_tracked_paths(origin: Path, tmp_path: Path) -
     run_cli(b, "pull", "prep:clean")
     assert (b / "prep" / "clean.txt").read_bytes() == (a / "prep" / "clean.txt").read_bytes()
     assert not (b / "prep" / "split").exists()
+
+
+class _Recorder:
+    """A Progress of our own: what the CLI's bar and the notebook's display are told."""
+
+    def __init__(self) -> None:
+        self.objects = self.nbytes = self.advanced = 0
+
+    def add_total(self, objects: int, nbytes: int) -> None:
+        self.objects += objects
+        self.nbytes += nbytes
+
+    def advance(self, nbytes: int) -> None:
+        self.advanced += 1
+
+
+def test_python_api_reports_progress_through_the_protocol(origin: Path, tmp_path: Path) -> None:
+    import pivot
+
+    a = working_copy(origin, tmp_path / "a")
+    add_remote(a, f"file://{tmp_path / 'remote'}")
+    pushed_bar = _Recorder()
+    report = pivot.push(root=a, cwd=a, progress=pushed_bar)
+    assert report.transferred == 13 and pushed_bar.objects == 13 and pushed_bar.advanced == 13
+    b = clone(a, tmp_path / "b")
+    pulled_bar = _Recorder()
+    pulled = pivot.pull(root=b, cwd=b, progress=pulled_bar)
+    assert pulled.transferred == 13 and pulled_bar.advanced >= 11  # files; manifests are stored after
+    assert outputs_snapshot(b) == outputs_snapshot(a)

@@ -1,7 +1,7 @@
 """A remote cache: the project's object store layout on another fsspec URL.
 
 Moves single objects and run records between the local cache and the remote;
-``pivot.remote_api`` decides which. Everything downloaded is hash-verified
+``pivot.remote.transfer`` decides which. Everything downloaded is hash-verified
 before it enters the local cache (DESIGN rule 7). Objects are named by their
 content and each lands with one atomic PUT (or temp + move), so a transfer
 killed half-way leaves both sides consistent and the next one finishes it.
@@ -14,100 +14,29 @@ and it is dropped whenever the remote's gc epoch or URL changes.
 
 from __future__ import annotations
 
-import os
-import random
-import re
-import signal
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from pivot.cache.layout import RUNS, object_key
 from pivot.cache.odb import ObjectStore
 from pivot.cache.run_cache import RunRecord
 from pivot.digest import Digest, hash_bytes
-from pivot.errors import CacheError, ConfigError, CorruptObjectError
+from pivot.errors import CorruptObjectError
+from pivot.pool import pool_map
+from pivot.remote.progress import NoProgress, Progress
+from pivot.remote.retry import Failure, KillSwitch, failure, retry
 
 if TYPE_CHECKING:
     from pivot.state import StateBase
-    from pivot.workspace import Workspace
 
-T = TypeVar("T")
 INDEX_PREFIX = "remote:"
 EPOCH_RECORD = "meta/gc-epoch"  # rewritten by every remote gc: other clones' indexes go stale
-KILL_AFTER_ENV = "PIVOT_TEST_KILL_AFTER_UPLOADS"  # tests only: SIGKILL this process after N uploads
 BATCH = 128  # digests per existence check: at most 128 "xx/" folders, so listings stay per folder
 SMALL = 8 << 20  # objects up to this size are read, verified and sent in one PUT
 DEFAULT_JOBS = 16
-_TRANSIENT = re.compile(
-    r"throttl|slow ?down|time(d)? ?out|internal ?error|service ?unavailable|connection (reset|aborted)"
-    r"|temporar|\b(500|502|503|504)\b", re.IGNORECASE)
-
-
-class Progress(Protocol):
-    def add_total(self, objects: int, nbytes: int) -> None: ...
-
-    def advance(self, nbytes: int) -> None: ...
-
-
-class NoProgress:
-    def add_total(self, objects: int, nbytes: int) -> None:
-        return None
-
-    def advance(self, nbytes: int) -> None:
-        return None
-
-
-@dataclass(frozen=True)
-class Failure:
-    digest: Digest
-    error: str
-    corrupt: bool = False
-    missing: bool = False
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Timeouts, 5xx and throttling are worth another try; a missing or corrupt object is not."""
-    if isinstance(exc, FileNotFoundError | PermissionError | CacheError | ValueError):
-        return False
-    if isinstance(exc, TimeoutError | ConnectionError):
-        return True
-    return _TRANSIENT.search(f"{type(exc).__name__} {exc}") is not None
-
-
-def retry(fn: Callable[[], T], *, attempts: int = 4, base_delay: float = 0.2) -> T:
-    """Call ``fn``; on a transient error wait (exponential backoff, jitter) and try again."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return fn()
-        except Exception as exc:
-            if attempt == attempts or not is_transient(exc):
-                raise
-            time.sleep(base_delay * 2 ** (attempt - 1) * (0.5 + random.random()))
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-class _KillSwitch:
-    """Failure injection for the interrupted-push test: dies like SIGKILL, no cleanup."""
-
-    def __init__(self) -> None:
-        raw = os.environ.get(KILL_AFTER_ENV)
-        self.limit = int(raw) if raw else None
-        self.count = 0
-        self.lock = threading.Lock()
-
-    def tick(self) -> None:
-        if self.limit is None:
-            return
-        with self.lock:
-            self.count += 1
-            if self.count >= self.limit:
-                os.kill(os.getpid(), signal.SIGKILL)
 
 
 class Remote:
@@ -164,7 +93,7 @@ class Remote:
     # -- objects ----------------------------------------------------------------
     def upload(self, local: ObjectStore, ds: Iterable[Digest], *, jobs: int = DEFAULT_JOBS,
                progress: Progress | None = None) -> list[Failure]:
-        kill = _KillSwitch()
+        kill = KillSwitch()
 
         def one(d: Digest) -> int:
             size = retry(lambda: self._put_one(local, d))
@@ -222,7 +151,7 @@ class Remote:
                     bar.advance(fut.result())
                     done.append(d)
                 except Exception as exc:  # reported per object, the others carry on
-                    failures.append(_failure(d, exc, self.url))
+                    failures.append(failure(d, exc, self.url))
                     bar.advance(0)
                 if len(done) >= 64:  # the state DB is written from this thread only
                     self.remember(done)
@@ -262,67 +191,3 @@ class Remote:
         self.forget_all()
 
 
-def _failure(d: Digest, exc: BaseException, url: str) -> Failure:
-    if isinstance(exc, CorruptObjectError):
-        return Failure(d, str(exc), corrupt=True)
-    if isinstance(exc, FileNotFoundError) or (isinstance(exc, CacheError) and "missing" in str(exc)):
-        return Failure(d, f"object {object_key(d)} is missing from {url}", missing=True)
-    return Failure(d, f"{type(exc).__name__}: {exc}")
-
-
-def pool_map(fn: Callable[[Any], T], items: list[Any], jobs: int) -> list[T]:
-    if len(items) <= 1 or jobs <= 1:
-        return [fn(item) for item in items]
-    with ThreadPoolExecutor(min(jobs, len(items))) as pool:
-        return list(pool.map(fn, items))
-
-
-# -- configuration ------------------------------------------------------------------
-def remote_names(ws: Workspace) -> dict[str, Any]:
-    raw = ws.config.get("remotes") or {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError("config `remotes` must map names to URLs", path=str(ws.layout.config_file))
-    return dict(raw)
-
-
-def _parse_entry(name: str, entry: Any) -> tuple[str, dict[str, Any]]:
-    if isinstance(entry, str):
-        return entry, {}
-    if isinstance(entry, Mapping) and isinstance(entry.get("url"), str):
-        options = {str(k): v for k, v in entry.items() if k != "url" and v is not None}
-        return str(entry["url"]), options
-    raise ConfigError(f"remote {name!r}: expected a URL or a mapping with `url`", path=f"remotes.{name}")
-
-
-def get_remote(ws: Workspace, name: str) -> Remote:
-    entries = remote_names(ws)
-    if name not in entries:
-        known = ", ".join(sorted(entries)) or "none configured"
-        raise ConfigError(f"no remote named {name!r} ({known}); add one with `pivot remote add NAME URL`",
-                          path=f"remotes.{name}")
-    url, options = _parse_entry(name, entries[name])
-    return Remote(name, url, ws.state, storage_options=options)
-
-
-def default_remote(ws: Workspace) -> Remote | None:
-    """``core.remote``, else the only remote configured, else the legacy ``cache.remote`` URL."""
-    chosen = ws.config.get("core.remote")
-    if chosen:
-        return get_remote(ws, str(chosen))
-    entries = remote_names(ws)
-    if len(entries) == 1:
-        return get_remote(ws, next(iter(entries)))
-    if len(entries) > 1:
-        raise ConfigError(f"several remotes ({', '.join(sorted(entries))}) and no default: "
-                          "use -r NAME or `pivot config set core.remote NAME`", path="core.remote")
-    legacy = ws.config.get("cache.remote")
-    if isinstance(legacy, str) and legacy:
-        return Remote("default", legacy, ws.state)
-    return None
-
-
-def resolve(ws: Workspace, name: str | None) -> Remote:
-    remote = get_remote(ws, name) if name else default_remote(ws)
-    if remote is None:
-        raise ConfigError("no remote configured: `pivot remote add NAME URL --default`", path="core.remote")
-    return remote

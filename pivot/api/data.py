@@ -1,0 +1,131 @@
+"""The data verbs: track, checkout, restore, commit, load."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pivot import paths
+from pivot.api.session import Targets, session, target_list, with_pipelines
+from pivot.digest import Digest
+from pivot.errors import UserError
+from pivot.session import Session
+from pivot.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pivot.project.pipeline import Pipeline
+
+
+def track(targets: Sequence[str], *, force: bool = False, root: str | os.PathLike[str] | None = None,
+          cwd: str | os.PathLike[str] | None = None) -> list[str]:
+    """Store files or folders in the cache and write their .pvt files."""
+    from pivot.cache.checkout import store_output
+    from pivot.project import tracked
+
+    written = []
+    with session(root, cwd) as s:
+        base = s.cwd_rel
+        for target in targets:
+            rel = paths.normalize(target, base=base)
+            absolute = s.root / rel
+            if absolute.is_dir() and not rel.endswith("/"):
+                rel += "/"
+            producer = s.graph.producers(rel)
+            if producer:
+                raise UserError(f"{rel} is an output of stage {sorted(producer)[0]!r}; outputs are tracked by their stage", path=rel)
+            art = s.ws.hasher.hash(rel)
+            if art is None:
+                raise UserError(f"{target}: no such file or folder", path=target)
+            pvt = tracked.pvt_file(s.root, rel)
+            if pvt.exists() and not force:
+                existing = tracked.read(s.root, pvt)
+                if existing.digest == art.digest:
+                    continue
+                raise UserError(f"{pvt.name} already tracks an older version of {rel}; use --force to update it", path=rel)
+            store_output(s.ws.odb, s.root, rel, art)
+            tracked.write(s.root, tracked.Tracked(rel, art.digest, art.size))
+            tracked.add_to_gitignore(s.root, rel)
+            written.append(rel)
+    return written
+
+
+def checkout(targets: Targets = None, *, root: str | os.PathLike[str] | None = None,
+             cwd: str | os.PathLike[str] | None = None) -> list[str]:
+    """Restore tracked files and stage outputs from the cache into the workspace."""
+    from pivot.project import tracked
+
+    with session(root, cwd) as s:
+        wanted = target_list(targets)
+        items = [(t.path, t.digest, t.is_dir) for t in tracked.find_all(s.root)]
+        scope = s.scope(wanted, all_pipelines=not wanted, upstream=False) if wanted else list(s.graph.stages)
+        for stage in scope:
+            lock = s.ws.lock(stage)
+            if lock is not None:
+                items.extend((o.path, o.digest, o.is_dir) for o in lock.outs)
+        return restore(s.ws, items)
+
+
+def restore(ws: Workspace, items: Iterable[tuple[str, Digest, bool]], *, only_missing: bool = False) -> list[str]:
+    """Check cached objects out at their root-relative paths, skipping what is already
+    there (``only_missing``: anything at all at that path) or not in the cache."""
+    from pivot.cache.checkout import checkout as place
+
+    restored = []
+    for rel, digest, is_dir in items:
+        dest = ws.root / paths.strip_dir(rel)
+        present = os.path.lexists(dest) if only_missing else ws.workspace_hash(rel) == str(digest)
+        if present or not ws.object_available(digest, is_dir):
+            continue
+        place(ws.odb, digest, is_dir, dest, modes=ws.link_modes)
+        restored.append(rel)
+    return restored
+
+
+def commit(targets: Targets = None, *, root: str | os.PathLike[str] | None = None,
+           cwd: str | os.PathLike[str] | None = None) -> list[str]:
+    """Record the current workspace outputs as the stages' results without running them."""
+    from pivot.commit import record_workspace
+
+    done = []
+    with session(root, cwd) as s:
+        scope = s.scope(target_list(targets), all_pipelines=not target_list(targets), upstream=False)
+        inputs = s.inputs(scope)
+        for stage in scope:
+            if record_workspace(s, stage, inputs[stage]):
+                done.append(stage)
+    return done
+
+
+def load(stage_or_path: str, *, root: str | os.PathLike[str] | None = None,
+         cwd: str | os.PathLike[str] | None = None, pipelines: Sequence[Pipeline] = ()) -> Any:
+    """An output read through its loader: by stage (one output) or by output path."""
+    root, extra = with_pipelines(root, cwd, (), pipelines)
+    with session(root, cwd, extra) as s:
+        out = _find_out(s, stage_or_path)
+        path = s.root / paths.strip_dir(out.path)
+    if not path.exists():
+        raise UserError(f"{out.path} does not exist yet; run `pivot repro` first", path=out.path)
+    if out.loader is None:  # shell stage outputs have no loader: hand over the path
+        return path
+    return out.loader.load(path)
+
+
+def _find_out(s: Session, stage_or_path: str) -> Any:
+    from pivot.session import resolve_target
+
+    with contextlib.suppress(UserError):  # not a valid path: it can still be a stage name
+        rel = paths.strip_dir(paths.normalize(stage_or_path, base=s.cwd_rel))
+        for spec in s.graph.stages.values():
+            for out in spec.outs:
+                if paths.strip_dir(out.path) == rel:
+                    return out
+    stages = resolve_target(s.graph, stage_or_path, s.cwd_rel)
+    outs = [o for stage in sorted(stages) for o in s.graph.stages[stage].outs]
+    if len(outs) != 1:
+        names = ", ".join(o.path for o in outs) or "none"
+        raise UserError(f"{stage_or_path!r} has {len(outs)} outputs ({names}); load one by path", stage=stage_or_path)
+    return outs[0]
+
+

@@ -1,0 +1,141 @@
+"""The pipeline verbs: status, repro, verify. Each asks the planner (DESIGN rule 1)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pivot.api.session import Targets, session, target_list, with_pipelines
+from pivot.errors import UserError
+from pivot.planner.decision import Action, Plan, ReasonKind
+from pivot.project.spec import StageSpec
+from pivot.results import RunReport
+from pivot.session import Session
+from pivot.status_report import StatusReport, TrackedStatus, VerifyReport, VerifyStage
+
+if TYPE_CHECKING:
+    from pivot.project.pipeline import Pipeline
+
+
+def status(targets: Targets = None, *, all: bool = False, explain: bool = True, force: bool = False,
+           root: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[str] | None = None,
+           extra_specs: Sequence[StageSpec] = (), pipelines: Sequence[Pipeline] = ()) -> StatusReport:
+    root, extra_specs = with_pipelines(root, cwd, extra_specs, pipelines)
+    with session(root, cwd, extra_specs) as s:
+        scope = s.scope(target_list(targets), all_pipelines=all)
+        forced = set(scope) if force and not target_list(targets) else _forced(s, targets, force)
+        plan = s.static_plan(scope, force=forced)
+        tracked = tracked_status(s)
+    return StatusReport(plan, tracked, explain=explain)
+
+
+def tracked_status(s: Session) -> list[TrackedStatus]:
+    from pivot.project import tracked
+
+    result = []
+    for item in tracked.find_all(s.root):
+        current = s.ws.workspace_hash(item.path)
+        state = "missing" if current is None else ("clean" if current == str(item.digest) else "modified")
+        result.append(TrackedStatus(item.path, state))
+    return result
+
+
+def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dry_run: bool = False,
+          keep_going: bool = False, jobs: int | None = None, cluster: Any = None, workers: int | None = None,
+          upstream: bool = True, wait: bool = True, root: str | os.PathLike[str] | None = None,
+          cwd: str | os.PathLike[str] | None = None, progress: Callable[[Any], None] | None = None,
+          on_wait: Callable[[str], None] | None = None, extra_specs: Sequence[StageSpec] = (),
+          pipelines: Sequence[Pipeline] = ()) -> RunReport:
+    """Bring the targets (and, by default, their upstream) up to date.
+
+    ``pipelines``: Pipelines defined outside pipeline.py files (a notebook), run with the project's.
+    """
+    from pivot.engine import execute
+    from pivot.notebook import default_progress
+    from pivot.project.lock import project_lock
+
+    root, extra_specs = with_pipelines(root, cwd, extra_specs, pipelines)
+    if progress is None:
+        progress = default_progress()  # inside a Jupyter kernel: one updating display, no ANSI
+    with session(root, cwd, extra_specs) as s:
+        scope = s.scope(target_list(targets), all_pipelines=all, upstream=upstream)
+        forced = set(scope) if force and not target_list(targets) else _forced(s, targets, force)
+        if dry_run:
+            report = RunReport(plan=s.static_plan(scope, force=forced))
+            return report
+        with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait):
+            inputs = s.inputs(scope, force=forced)
+            executor = make_executor(s, cluster, jobs=jobs, workers=workers)
+            try:
+                report = execute(s, scope, inputs, executor, keep_going=keep_going, progress=progress)
+                report.dashboard = getattr(executor, "dashboard", None)
+            finally:
+                executor.close()
+        return report
+
+
+def _forced(s: Session, targets: Targets, force: bool) -> set[str]:
+    if not force:
+        return set()
+    from pivot.session import resolve_target
+
+    chosen: set[str] = set()
+    for target in target_list(targets):
+        chosen |= resolve_target(s.graph, target, s.cwd_rel)
+    return chosen
+
+
+def make_executor(s: Session, cluster: Any, *, jobs: int | None, workers: int | None) -> Any:
+    from pivot.executor.local import LocalExecutor
+
+    address = cluster if cluster is not None else (os.environ.get("PIVOT_CLUSTER") or s.ws.config.get("cluster.address"))
+    if address is None or address == "":
+        return LocalExecutor(jobs)
+    from pivot.executor.dask import DaskExecutor  # imports distributed only when chosen
+
+    return DaskExecutor.connect(address, workers=workers, project_root=s.root, cache_url=s.ws.cache_url)
+
+
+def verify(targets: Targets = None, *, all: bool = True, allow_missing: bool = False,
+           root: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[str] | None = None) -> VerifyReport:
+    """CI check: every stage cached and every output available (locally, or on the remote)."""
+    with session(root, cwd) as s:
+        remote = _remote_store(s) if allow_missing else None
+        scope = s.scope(target_list(targets), all_pipelines=all and not target_list(targets))
+        plan = s.static_plan(scope)
+        results = [_verify_stage(s, plan, stage, allow_missing, remote) for stage in scope]
+    return VerifyReport(results)
+
+
+def _remote_store(s: Session) -> Any:
+    from pivot.remote.config import default_remote
+
+    remote = default_remote(s.ws)
+    if remote is None:
+        raise UserError("verify --allow-missing needs a remote: `pivot remote add NAME URL --default`")
+    return remote
+
+
+def _verify_stage(s: Session, plan: Plan, stage: str, allow_missing: bool, remote: Any) -> VerifyStage:
+    decision = plan.decisions[stage]
+    lock = s.ws.lock(stage)
+    only_outputs = all(r.kind in (ReasonKind.OUTPUTS_MISSING, ReasonKind.OUTPUTS_MODIFIED) for r in decision.reasons)
+    if lock is None or not (decision.action in (Action.SKIP, Action.CHECKOUT) or (decision.action == Action.RUN and only_outputs and lock.stage_key == decision.stage_key)):
+        return VerifyStage(stage, False, f"stale: {decision.reason_text()}")
+    missing = []
+    for out in lock.outs:
+        here = s.ws.object_available(out.digest, out.is_dir)
+        if here and (decision.action == Action.SKIP or allow_missing):
+            continue
+        if allow_missing and remote is not None and remote.available(out.digest, out.is_dir):
+            continue
+        missing.append(out.path)
+    if missing:
+        where = "the cache or the remote" if allow_missing else "the cache"
+        return VerifyStage(stage, False, f"outputs missing from {where}", tuple(missing))
+    if decision.action != Action.SKIP and not allow_missing:
+        return VerifyStage(stage, False, f"outputs missing from the workspace: {decision.reason_text()}")
+    return VerifyStage(stage, True, "cached")
+
+

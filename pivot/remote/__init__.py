@@ -1,0 +1,1 @@
+"""Remote caches: configuration, transfer, selection, status and gc (one module each)."""
