@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from pivot import loaders
     from pivot.api import Project, load, repro, status, verify
+    from pivot.api.exp import exp_apply, exp_run, exp_show
     from pivot.api.remote import fetch, pull, push
     from pivot.project.outputs import Dep, DirectoryOut, IncrementalOut, Metric, Out
     from pivot.project.params import StageParams
@@ -35,10 +36,13 @@ _LAZY = {
     "push": "pivot.api.remote",
     "fetch": "pivot.api.remote",
     "pull": "pivot.api.remote",
+    "exp_run": "pivot.api.exp",
+    "exp_show": "pivot.api.exp",
+    "exp_apply": "pivot.api.exp",
 }
 
 __all__ = ["Dep", "DirectoryOut", "IncrementalOut", "Metric", "Out", "Pipeline", "Project", "StageParams",
-           "__version__", "fetch", "load", "loaders", "pull", "push", "repro", "status", "verify"]
+           "__version__", "exp_apply", "exp_run", "exp_show", "fetch", "load", "loaders", "pull", "push", "repro", "status", "verify"]
 
 
 def __getattr__(name: str) -> Any:

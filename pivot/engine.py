@@ -71,33 +71,55 @@ class _Run:
 
 def execute(session: Session, scope: Sequence[str], inputs: dict[str, StageInputs], executor: Executor,
             *, keep_going: bool = False, progress: ProgressFn | None = None) -> RunReport:
-    loop = PlanLoop(session.graph, scope, inputs, session.ws)
-    run = _Run(session, loop, inputs, executor, keep_going, progress or (lambda _e: None))
-    run.priority = _remaining_path_lengths(session, scope)
-    run.report.plan = loop.plan
+    run = start_run(session, scope, inputs, executor, keep_going=keep_going, progress=progress)
     try:
         _drive(run)
     except BaseException:
         executor.cancel_all()
         raise
-    for stage in loop.order:  # a stage never decided or never started
+    return finish_report(run)
+
+
+def start_run(session: Session, scope: Sequence[str], inputs: dict[str, StageInputs], executor: Executor,
+              *, keep_going: bool = False, progress: ProgressFn | None = None) -> _Run:
+    """A run ready to drive: its planning loop, priorities (longest path first) and report."""
+    loop = PlanLoop(session.graph, scope, inputs, session.ws)
+    run = _Run(session, loop, inputs, executor, keep_going, progress or (lambda _e: None))
+    run.priority = _remaining_path_lengths(session, scope)
+    run.report.plan = loop.plan
+    return run
+
+
+def finish_report(run: _Run) -> RunReport:
+    """The report in plan order; a stage never decided or never started says so."""
+    for stage in run.loop.order:
         if stage not in run.report.outcomes:
             run.report.outcomes[stage] = StageOutcome(stage, Outcome.NOT_STARTED, "not started: an earlier stage failed")
-    run.report.outcomes = {s: run.report.outcomes[s] for s in loop.order}
+    run.report.outcomes = {s: run.report.outcomes[s] for s in run.loop.order}
     return run.report
 
 
 def _drive(run: _Run) -> None:
+    while advance(run):
+        for future in run.executor.wait_any(list(run.running)):
+            settle(run, future)
+
+
+def advance(run: _Run) -> bool:
+    """Carry out what can be decided and submit what is ready; False once nothing is left."""
     while True:
         _take_decisions(run)
         _submit_ready(run)
-        if not run.running:
-            if not _take_decisions(run):
-                break
-            continue
-        for future in run.executor.wait_any(list(run.running)):
-            decision, started = run.running.pop(future)
-            _finish(run, decision, future, started)
+        if run.running:
+            return True
+        if not _take_decisions(run):
+            return False
+
+
+def settle(run: _Run, future: Future[StageResult]) -> None:
+    """A submitted stage finished (or was lost): commit it and feed the loop."""
+    decision, started = run.running.pop(future)
+    _finish(run, decision, future, started)
 
 
 def _take_decisions(run: _Run) -> bool:
@@ -169,8 +191,9 @@ def _finish(run: _Run, decision: Decision, future: Future[StageResult], started:
         if not run.keep_going:
             run.halted = True  # start nothing new; running stages finish
         return
+    # Outputs written into another workspace (or a worker's scratch) come from the cache.
     outs = commit.commit_run(run.session.ws, spec, run.inputs[decision.stage], decision, result,
-                             isolated=run.executor.isolated)
+                             isolated=run.executor.isolated or not result.in_workspace)
     _record(run, StageOutcome(decision.stage, Outcome.RAN, decision.reason_text(), duration,
                               result.stdout, result.stderr))
     run.loop.finished(decision.stage, outs)

@@ -274,6 +274,14 @@ class ObjectStore:
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(self._remote(key))
 
+    def delete_record(self, key: str) -> None:
+        _check_record_key(key)
+        if self.is_local:
+            self._local(key).unlink(missing_ok=True)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._remote(key))
+
     def _find(self, prefix: str) -> Iterator[str]:
         """Full paths (in the store's own form) of every file under ``prefix``."""
         if self.is_local:

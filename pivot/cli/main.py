@@ -247,6 +247,9 @@ def _register_optional() -> None:
     except ImportError:  # pragma: no cover - the remote commands are always shipped
         return
     remote_cmds.register(cli)
+    from pivot.cli.exp_cmds import exp_group
+
+    cli.add_command(exp_group)
 
 
 _register_optional()

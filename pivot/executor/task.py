@@ -64,3 +64,4 @@ class StageResult:
     duration_s: float = 0.0
     error: str | None = None
     worker: str | None = None
+    in_workspace: bool = True  # False: outputs are only in the cache (work shared with another run)

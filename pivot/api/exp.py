@@ -1,0 +1,152 @@
+"""Experiments from Python, notebooks and the CLI: run, show, apply, remove, push, pull, queue."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pivot.api.session import Targets, session, target_list
+from pivot.errors import UserError
+from pivot.exp import grid, records
+from pivot.exp.run import ExpOutcome, Planned, plan_names, read_metrics, run_experiments
+from pivot.exp.table import ExpRow, ExpTable
+
+QUEUE = "exp-queue.json"
+
+
+def exp_run(set_params: Sequence[str] = (), targets: Targets = None, *, name: str | None = None,
+            queue: bool = False, run_all: bool = False, cluster: Any = None, workers: int | None = None,
+            jobs: int | None = None, root: str | os.PathLike[str] | None = None,
+            cwd: str | os.PathLike[str] | None = None) -> list[ExpOutcome]:
+    """Run (or with ``queue`` only record) one experiment per combination of ``-S`` values.
+
+    Every experiment runs in its own working copy; all of them are planned and run as one
+    batch, so a stage whose stage key several experiments share runs once."""
+    from pivot.api.pipeline import make_executor
+
+    with session(root, cwd) as s:
+        queue_file = s.ws.layout.state_dir / QUEUE
+        if run_all:
+            planned = _read_queue(queue_file)
+            if not planned:
+                raise UserError("the experiment queue is empty; add some with `pivot exp run --queue -S ...`")
+        else:
+            planned = plan_names(s.root, grid.expand(list(set_params)), name)
+        if queue:
+            _write_queue(queue_file, [*_read_queue(queue_file), *planned])
+            return []
+        executor = make_executor(s, cluster, jobs=jobs, workers=workers)
+        try:
+            outcomes = run_experiments(s.root, s.ws.cache_url, planned, target_list(targets), executor)
+        finally:
+            executor.close()
+        if run_all:
+            queue_file.unlink(missing_ok=True)
+        return outcomes
+
+
+def exp_show(*, sort_by: str | None = None, only_changed: bool = False,
+             root: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[str] | None = None) -> ExpTable:
+    """Every experiment (and the workspace baseline) with its params and metrics."""
+    from pivot.exp.workcopy import base_commit
+
+    with session(root, cwd) as s:
+        found = records.load_all(s.ws.odb)
+        keys = {k for r in found for k in r.params}
+        baseline = ExpRow("workspace", _safe(lambda: base_commit(s.root)), "", "-",
+                          {k: _current_param(s.root, k) for k in sorted(keys)}, read_metrics(s))
+        rows = [baseline, *(ExpRow(r.name, r.base, r.created, r.status, r.params, r.metrics) for r in found)]
+    return ExpTable.build(rows, sort_by=sort_by, only_changed=only_changed)
+
+
+def exp_apply(name: str, *, root: str | os.PathLike[str] | None = None,
+              cwd: str | os.PathLike[str] | None = None) -> list[str]:
+    """Bring the experiment's params into the params files and its outputs into the
+    workspace, so a following `pivot repro` runs nothing. Returns the stages placed."""
+    from pivot.api.data import restore
+    from pivot.lockfile import LockRecord
+    from pivot.project import config_edit
+    from pivot.project.lock import project_lock
+
+    with session(root, cwd) as s, project_lock(s.ws.layout.project_lock, wait=True):
+        record = records.load(s.ws.odb, name)
+        for shown, value in record.params.items():
+            override, _ = grid.parse_override(f"{shown}=0")  # where the key lives; the value is the record's
+            path = s.root / override.file
+            doc = config_edit.load(path)
+            config_edit.set_value(doc, override.key, value)
+            config_edit.save(path, doc)
+        items = []
+        for data in record.locks.values():
+            lock = LockRecord.from_dict(data)
+            s.ws.write_lock(lock)
+            items += [(o.path, o.digest, o.is_dir) for o in lock.outs]
+        restore(s.ws, items)
+        return sorted(record.locks)
+
+
+def exp_remove(names: Sequence[str], *, root: str | os.PathLike[str] | None = None,
+               cwd: str | os.PathLike[str] | None = None) -> list[str]:
+    with session(root, cwd) as s:
+        missing = [n for n in names if records.ref(s.ws.odb, n) is None]
+        if missing:
+            raise UserError(f"no experiment named {missing[0]!r}; `pivot exp show` lists them", path=missing[0])
+        return [n for n in names if records.remove(s.ws.odb, n)]
+
+
+def exp_push(names: Sequence[str] = (), *, remote: str | None = None,
+             root: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[str] | None = None) -> dict[str, int]:
+    from pivot.exp import share
+    from pivot.remote.config import resolve
+
+    with session(root, cwd) as s:
+        r = resolve(s.ws, remote)
+        return {n: share.push(s.ws, r, n) for n in (names or records.names(s.ws.odb))}
+
+
+def exp_pull(names: Sequence[str] = (), *, remote: str | None = None,
+             root: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[str] | None = None) -> dict[str, int]:
+    from pivot.exp import share
+    from pivot.remote.config import resolve
+
+    with session(root, cwd) as s:
+        r = resolve(s.ws, remote)
+        return {n: share.pull(s.ws, r, n) for n in (names or share.remote_names(r))}
+
+
+def _current_param(root: Path, shown: str) -> Any:
+    from pivot import yamlio
+
+    override, _ = grid.parse_override(f"{shown}=0")
+    node: Any = _safe(lambda: yamlio.read_mapping(root / override.file, override.file), {})
+    for part in override.key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _safe(fn: Any, default: Any = "") -> Any:
+    try:
+        return fn()
+    except Exception:  # the baseline row is informative; a missing file or no git leaves it blank
+        return default
+
+
+def _read_queue(path: Path) -> list[Planned]:
+    if not path.exists():
+        return []
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+        return [Planned(records.check_name(e["name"]), dict(grid.expand(e["set"])[0])) for e in entries]
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise UserError(f"{path}: damaged experiment queue ({exc}); delete it to start over", path=str(path)) from exc
+
+
+def _write_queue(path: Path, planned: list[Planned]) -> None:
+    from pivot.lockfile import atomic_write_text
+
+    entries = [{"name": p.name, "set": [f"{o.shown}={json.dumps(v) if not isinstance(v, str) else v}"
+                                        for o, v in p.overrides.items()]} for p in planned]
+    atomic_write_text(path, json.dumps(entries, indent=2) + "\n")

@@ -1,0 +1,103 @@
+"""`pivot exp run/show/apply/remove/push/pull`: options in, pivot.api.exp called, results out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+
+def _emit(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group("exp")
+def exp_group() -> None:
+    """Experiments: param sweeps in isolated working copies, run as one batch."""
+
+
+@exp_group.command("run")
+@click.argument("targets", nargs=-1)
+@click.option("-S", "--set-param", "set_params", multiple=True,
+              help="[FOLDER:|FILE.yaml:]STAGE.KEY=V1[,V2...]; several -S make a grid (Cartesian product).")
+@click.option("-n", "--name", default=None, help="Experiment name (a grid gets NAME-1, NAME-2, ...).")
+@click.option("--queue", is_flag=True, help="Only record the experiments; run them with --run-all.")
+@click.option("--run-all", is_flag=True, help="Run every queued experiment as one batch.")
+@click.option("-j", "--jobs", type=int, default=None)
+@click.option("--cluster", default=None, help="'local' or tcp://HOST:PORT of a Dask scheduler.")
+@click.option("--workers", type=int, default=None, help="Workers for --cluster local.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
+def exp_run(targets: tuple[str, ...], set_params: tuple[str, ...], name: str | None, queue: bool, run_all: bool,
+            jobs: int | None, cluster: str | None, workers: int | None, as_json: bool) -> None:
+    from pivot.api.exp import exp_run as run
+
+    outcomes = run(list(set_params), list(targets), name=name, queue=queue, run_all=run_all, cluster=cluster,
+                   workers=workers, jobs=jobs)
+    if queue:
+        click.echo("queued; run them with `pivot exp run --run-all`")
+        return
+    rows = [{"name": o.record.name, "status": o.record.status, "params": o.record.params,
+             "ran": o.record.ran, "restored": o.record.restored, "report": o.report.to_json()} for o in outcomes]
+    if as_json:
+        _emit({"experiments": rows})
+    else:
+        for o in outcomes:
+            params = " ".join(f"{k}={v}" for k, v in o.record.params.items()) or "(no overrides)"
+            click.echo(f"{o.record.name}: {o.record.status}  {params}  "
+                       f"({len(o.record.ran)} ran, {len(o.record.restored)} restored)")
+    if any(o.record.status != "success" for o in outcomes):
+        raise SystemExit(1)
+
+
+@exp_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
+@click.option("--md", "as_md", is_flag=True, help="A Markdown table.")
+@click.option("--sort-by", default=None, help="A metric (path:key) or param column to sort by.")
+@click.option("--only-changed", is_flag=True, help="Only columns whose value differs between rows.")
+def exp_show(as_json: bool, as_md: bool, sort_by: str | None, only_changed: bool) -> None:
+    from pivot.api.exp import exp_show as show
+
+    table = show(sort_by=sort_by, only_changed=only_changed)
+    if as_json:
+        _emit(table.to_json())
+    else:
+        click.echo(table.markdown() if as_md else table.text())
+
+
+@exp_group.command("apply")
+@click.argument("name")
+def exp_apply(name: str) -> None:
+    from pivot.api.exp import exp_apply as apply
+
+    stages = apply(name)
+    click.echo(f"applied {name}: params written, {len(stages)} stage(s) placed; `pivot repro` has nothing to run")
+
+
+@exp_group.command("remove")
+@click.argument("names", nargs=-1, required=True)
+def exp_remove(names: tuple[str, ...]) -> None:
+    from pivot.api.exp import exp_remove as remove
+
+    for name in remove(list(names)):
+        click.echo(f"removed {name}")
+
+
+@exp_group.command("push")
+@click.argument("names", nargs=-1)
+@click.option("-r", "--remote", default=None)
+def exp_push(names: tuple[str, ...], remote: str | None) -> None:
+    from pivot.api.exp import exp_push as push
+
+    for name, sent in push(list(names), remote=remote).items():
+        click.echo(f"pushed {name} ({sent} object(s))")
+
+
+@exp_group.command("pull")
+@click.argument("names", nargs=-1)
+@click.option("-r", "--remote", default=None)
+def exp_pull(names: tuple[str, ...], remote: str | None) -> None:
+    from pivot.api.exp import exp_pull as pull
+
+    for name, got in pull(list(names), remote=remote).items():
+        click.echo(f"pulled {name} ({got} object(s))")

@@ -1,0 +1,107 @@
+"""Experiment records: small, content-addressed, kept in the project cache.
+
+A record (JSON, canonical) is stored as an object named by its hash; a ref
+``exps/<name>`` names the current record of an experiment. The ref is written
+last, so a killed `exp run` leaves either a complete experiment or none, and
+push/pull/gc see records and the objects they name like any other object.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pivot.cache.odb import ObjectStore
+from pivot.digest import Digest, canonical_json
+from pivot.errors import UserError
+
+SCHEMA = 1
+PREFIX = "exps"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+@dataclass(frozen=True)
+class ExpRecord:
+    name: str
+    base: str  # the commit the working copy started from
+    created: str  # ISO time
+    status: str  # "success" | "failed"
+    params: dict[str, Any]  # the overrides, as the user wrote their keys
+    metrics: dict[str, Any] = field(default_factory=dict)  # "path:key" -> value
+    locks: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> lock file contents
+    ran: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "kind": "pivot-experiment", "name": self.name, "base": self.base,
+                "created": self.created, "status": self.status, "params": self.params, "metrics": self.metrics,
+                "locks": self.locks, "ran": self.ran, "restored": self.restored}
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ExpRecord:
+        """Raises ValueError on anything that is not an experiment record."""
+        try:
+            doc = json.loads(data)
+            if doc.get("schema") != SCHEMA or doc.get("kind") != "pivot-experiment":
+                raise ValueError("not a pivot experiment record")
+            return cls(check_name(str(doc["name"])), str(doc["base"]), str(doc["created"]), str(doc["status"]),
+                       dict(doc["params"]), dict(doc.get("metrics") or {}), dict(doc.get("locks") or {}),
+                       list(doc.get("ran") or []), list(doc.get("restored") or []))
+        except (KeyError, TypeError, AttributeError, UnicodeDecodeError, json.JSONDecodeError, UserError) as exc:
+            raise ValueError(f"not an experiment record: {exc}") from exc
+
+
+def check_name(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise UserError(f"experiment name {name!r}: use letters, digits, '.', '_' or '-'", path=name)
+    return name
+
+
+def save(odb: ObjectStore, record: ExpRecord) -> Digest:
+    digest = odb.put_bytes(canonical_json(record.to_json()))
+    odb.put_record(f"{PREFIX}/{check_name(record.name)}", str(digest).encode())  # last: the record is whole
+    return digest
+
+
+def ref(odb: ObjectStore, name: str) -> Digest | None:
+    raw = odb.get_record(f"{PREFIX}/{check_name(name)}")
+    if raw is None:
+        return None
+    try:
+        return Digest.parse(raw.decode().strip())
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def load(odb: ObjectStore, name: str) -> ExpRecord:
+    digest = ref(odb, name)
+    if digest is None:
+        raise UserError(f"no experiment named {name!r}; `pivot exp show` lists them", path=name)
+    try:
+        return ExpRecord.from_bytes(odb.get_bytes(digest))
+    except Exception as exc:  # a missing or damaged object: say which experiment
+        raise UserError(f"experiment {name!r}: its record {digest} cannot be read ({exc})", path=name) from exc
+
+
+def names(odb: ObjectStore) -> list[str]:
+    return sorted(key.split("/", 1)[1] for key in odb.iter_records(PREFIX) if "/" in key)
+
+
+def load_all(odb: ObjectStore) -> list[ExpRecord]:
+    found = []
+    for name in names(odb):
+        try:
+            found.append(load(odb, name))
+        except UserError:
+            continue  # damaged: `exp show` lists the rest
+    return found
+
+
+def remove(odb: ObjectStore, name: str) -> bool:
+    key = f"{PREFIX}/{check_name(name)}"
+    if odb.get_record(key) is None:
+        return False
+    odb.delete_record(key)
+    return True

@@ -1,0 +1,160 @@
+"""Experiments: a grid runs shared upstream stages once, leaves the workspace alone,
+and its results can be shown, applied and re-run from the run cache.
+
+Real git repositories, real subprocess CLI runs, a real LocalCluster.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.project import outputs_snapshot, run_cli, write
+
+PIPELINE = '''
+from typing import Annotated
+from pivot import Pipeline, Dep, Out, Metric, StageParams, loaders
+
+
+class TrainParams(StageParams):
+    lr: float = 0.1
+    depth: int = 3
+
+
+def prepare(raw: Annotated[str, Dep("data.txt", loaders.Text())]) -> Annotated[str, Out("prepared.txt", loaders.Text())]:
+    return raw.upper()
+
+
+def featurize(text: Annotated[str, Dep("prepared.txt", loaders.Text())]) -> Annotated[dict, Out("features.json", loaders.JSON())]:
+    return {"n": len(text)}
+
+
+def train(features: Annotated[dict, Dep("features.json", loaders.JSON())],
+          params: TrainParams) -> Annotated[dict, Out("model.json", loaders.JSON())]:
+    return {"w": features["n"] * params.lr + params.depth}
+
+
+def evaluate(model: Annotated[dict, Dep("model.json", loaders.JSON())]) -> Annotated[dict, Metric("metrics.json")]:
+    return {"score": round(model["w"] / 10, 4), "detail": {"w": model["w"]}}
+
+
+pipeline = Pipeline("exp")
+for stage in (prepare, featurize, train, evaluate):
+    pipeline.register(stage)
+'''
+
+GRID = ["-S", "train.lr=0.01,0.1,1", "-S", "train.depth=3,5"]
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def make_repo(root: Path) -> Path:
+    root.mkdir(parents=True)
+    _git(root, "init", "-q")
+    _git(root, "config", "user.email", "t@example.com")
+    _git(root, "config", "user.name", "t")
+    run_cli(root, "init")
+    write(root / "pipeline.py", PIPELINE)
+    write(root / "params.yaml", "# tuned by hand\ntrain:\n  lr: 0.1\n  depth: 3\n")
+    (root / "data.txt").write_text("some words to learn from\n")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "project")
+    return root
+
+
+def _everything(root: Path) -> dict[str, bytes]:
+    """The user's files and Pivot's lock files: all an experiment must leave alone."""
+    snap = outputs_snapshot(root)
+    for lock in sorted((root / ".pivot" / "stages").rglob("*.lock")):
+        snap[lock.relative_to(root).as_posix()] = lock.read_bytes()
+    return snap
+
+
+def _stage_runs(experiments: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(stage for e in experiments for stage in e["ran"])
+
+
+def test_grid_runs_shared_stages_once_and_leaves_the_workspace(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "p")
+    before = _everything(root)
+    out = run_cli(root, "exp", "run", *GRID, "--json").json()["experiments"]
+    assert len(out) == 6 and all(e["status"] == "success" for e in out)
+    runs = _stage_runs(out)
+    assert runs["prepare"] == 1 and runs["featurize"] == 1  # shared by all six: computed once
+    assert runs["train"] == 6 and runs["evaluate"] == 6
+    assert _everything(root) == before  # byte for byte, locks included
+
+    shown = run_cli(root, "exp", "show", "--json").json()["experiments"]
+    exps = [e for e in shown if e["name"] != "workspace"]
+    assert len(exps) == 6
+    assert len({(e["params"]["train.lr"], e["params"]["train.depth"]) for e in exps}) == 6
+    for e in exps:
+        expected = round(((len("some words to learn from\n")) * e["params"]["train.lr"] + e["params"]["train.depth"]) / 10, 4)
+        assert e["metrics"]["metrics.json:score"] == expected
+    md = run_cli(root, "exp", "show", "--md", "--only-changed").out.splitlines()
+    assert md[0].startswith("| name |") and set(md[1]) <= {"|", "-"} and len(md) == 2 + 7
+
+    again = run_cli(root, "exp", "run", *GRID, "--json").json()["experiments"]
+    assert sum(_stage_runs(again).values()) == 0  # everything restored from the run cache
+
+
+def test_apply_then_repro_runs_nothing_and_equals_a_plain_repro(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "p")
+    out = run_cli(root, "exp", "run", "-S", "train.lr=0.5", "-n", "half", "--json").json()["experiments"]
+    assert [e["name"] for e in out] == ["half"]
+    run_cli(root, "exp", "apply", "half")
+    assert "# tuned by hand" in (root / "params.yaml").read_text()  # comments kept
+    report = run_cli(root, "repro", "--json").json()
+    assert report["ran"] == 0 and report["restored"] == 0
+    assert {s["status"] for s in report["stages"]} == {"skipped"}
+
+    plain = make_repo(tmp_path / "plain")
+    write(plain / "params.yaml", "train:\n  lr: 0.5\n  depth: 3\n")
+    run_cli(plain, "repro")
+    ours = {k: v for k, v in outputs_snapshot(root).items() if k != "params.yaml" and not k.startswith(".git/")}
+    theirs = {k: v for k, v in outputs_snapshot(plain).items() if k != "params.yaml" and not k.startswith(".git/")}
+    assert ours == theirs
+
+    run_cli(root, "exp", "remove", "half")
+    assert [e["name"] for e in run_cli(root, "exp", "show", "--json").json()["experiments"]] == ["workspace"]
+
+
+@pytest.mark.cluster
+def test_the_grid_on_a_cluster_gives_the_same_records(tmp_path: Path, dask_client: Any) -> None:
+    import pivot
+
+    local_root = make_repo(tmp_path / "local")
+    local = {o.record.name: o.record for o in pivot.exp_run(GRID[1::2], name="g", root=local_root, cwd=local_root)}
+    cluster_root = make_repo(tmp_path / "cluster")
+    on_cluster = pivot.exp_run(GRID[1::2], name="g", cluster=dask_client, root=cluster_root, cwd=cluster_root)
+    assert Counter(s for o in on_cluster for s in o.record.ran) == Counter(s for r in local.values() for s in r.ran)
+    for o in on_cluster:
+        mine = local[o.record.name]
+        assert (o.record.params, o.record.metrics, o.record.status) == (mine.params, mine.metrics, mine.status)
+
+
+def test_queue_then_run_all(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "p")
+    run_cli(root, "exp", "run", "--queue", "-S", "train.depth=4,6")
+    assert [e["name"] for e in run_cli(root, "exp", "show", "--json").json()["experiments"]] == ["workspace"]
+    out = run_cli(root, "exp", "run", "--run-all", "--json").json()["experiments"]
+    assert sorted(e["params"]["train.depth"] for e in out) == [4, 6]
+    assert not (root / ".pivot" / "exp-queue.json").exists()
+
+
+def test_user_errors_are_one_line(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "p")
+    bad = run_cli(root, "exp", "run", "-S", "train.lr", check=False)
+    assert bad.code == 2 and "Traceback" not in bad.err and "-S 'train.lr'" in bad.err
+    missing = run_cli(root, "exp", "apply", "nope", check=False)
+    assert missing.code == 2 and "no experiment named 'nope'" in missing.err
+    shutil.rmtree(root / ".git")
+    nogit = run_cli(root, "exp", "run", "-S", "train.lr=1", check=False)
+    assert nogit.code == 2 and "git" in nogit.err
