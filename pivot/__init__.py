@@ -14,9 +14,10 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from pivot import loaders
     from pivot.api import Project, load, repro, status, verify
-    from pivot.project.outputs import Dep, DirectoryOut, IncrementalOut, Metric, Out
+    from pivot.project.outputs import Dep, DirectoryOut, IncrementalOut, Metric, Out, Plot
     from pivot.project.params import StageParams
     from pivot.project.pipeline import Pipeline
+    from pivot.show.api import metrics, metrics_diff, params, params_diff, plots, plots_diff
 
 _LAZY = {
     "Pipeline": "pivot.project.pipeline",
@@ -31,10 +32,39 @@ _LAZY = {
     "verify": "pivot.api",
     "load": "pivot.api",
     "Project": "pivot.api",
+    # metrics, params and plots (issue 14)
+    "Plot": "pivot.project.outputs",
+    "metrics": "pivot.show.api",
+    "metrics_diff": "pivot.show.api",
+    "params": "pivot.show.api",
+    "params_diff": "pivot.show.api",
+    "plots": "pivot.show.api",
+    "plots_diff": "pivot.show.api",
 }
 
-__all__ = ["Dep", "DirectoryOut", "IncrementalOut", "Metric", "Out", "Pipeline", "Project", "StageParams",
-           "__version__", "load", "loaders", "repro", "status", "verify"]
+__all__ = [
+    "Dep",
+    "DirectoryOut",
+    "IncrementalOut",
+    "Metric",
+    "Out",
+    "Pipeline",
+    "Plot",
+    "Project",
+    "StageParams",
+    "__version__",
+    "load",
+    "loaders",
+    "metrics",
+    "metrics_diff",
+    "params",
+    "params_diff",
+    "plots",
+    "plots_diff",
+    "repro",
+    "status",
+    "verify",
+]
 
 
 def __getattr__(name: str) -> Any:
