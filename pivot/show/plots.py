@@ -123,8 +123,7 @@ def spec(path: str, rows: list[dict[str, Any]], props: Mapping[str, Any], templa
 def _confusion(x: str, y: str, several: bool) -> dict[str, Any]:
     """Counts of (actual, predicted) pairs as a heat map with the count in each cell; a panel per revision."""
     cells = {
-        "encoding": {"x": {"field": x, "type": "nominal", "title": f"{x} (actual)"},
-                     "y": {"field": y, "type": "nominal", "title": f"{y} (predicted)"}},
+        "encoding": {"x": {"field": x, "type": "nominal"}, "y": {"field": y, "type": "nominal"}},
         "layer": [
             {"mark": "rect", "encoding": {"color": {"aggregate": "count", "type": "quantitative", "title": "count"}}},
             {"mark": {"type": "text", "color": "black"},

@@ -43,8 +43,19 @@ def train(params: TrainParams) -> TrainOutputs:
             "roc": roc}
 
 
+def curve(params: TrainParams) -> Annotated[object, Plot("curve.png")]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1, 2], [0, params.lr, 2 * params.lr])
+    return fig
+
+
 pipeline = Pipeline("demo")
 pipeline.register(train)
+pipeline.register(curve)
 pipeline.register_cmd(
     "report", cmd="python3 report.py", deps=["report.py", "model.txt"], params=["train.lr"],
     metrics=[{"report.yaml": {"cache": False}}, "scores.tsv"],
@@ -67,7 +78,7 @@ with open("confusion.csv", "w") as f:
     f.write("actual,predicted\\n" + "".join(f"{a},{p}\\n" for a, p in rows))
 '''
 
-GITIGNORE = "model.txt\nmetrics.json\nroc.json\nscores.tsv\nloss.csv\nconfusion.csv\npivot_plots/\n"
+GITIGNORE = "curve.png\nmodel.txt\nmetrics.json\nroc.json\nscores.tsv\nloss.csv\nconfusion.csv\npivot_plots/\n"
 
 
 def git(root: Path, *args: str) -> str:
