@@ -46,9 +46,13 @@ class Objects:
         self._ensure_local(d)
         try:
             return self.ws.odb.get_bytes(d)  # get_bytes hashes what it read
-        except CorruptObjectError:
-            self.ws.odb.delete(d)  # set the bad copy aside; the remote's verified copy replaces it
-            self._ensure_local(d)
+        except CorruptObjectError as exc:
+            # A bad copy is never used; it goes, so the remote's verified copy can take its place.
+            self.ws.odb.delete(d)
+            try:
+                self._ensure_local(d)
+            except CacheError as again:
+                raise CacheError(f"{exc}; removed it, and cannot fetch it again: {again}", path=str(d)) from again
             return self.ws.odb.get_bytes(d)
 
     def write_file(self, d: Digest, dest: Path) -> None:

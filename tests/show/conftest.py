@@ -95,19 +95,29 @@ def commit_all(root: Path, message: str) -> None:
     git(root, "commit", "-q", "-m", message)
 
 
-def build(root: Path) -> Path:
-    """Two commits (lr 0.1 then 0.2), each after a real `pivot repro`."""
+def build(root: Path, remote: str | None = None) -> Path:
+    """Two commits (lr 0.1 then 0.2; tracked ``data/`` edited), each after a real `pivot repro`.
+
+    With ``remote``, it is the default remote and every commit is pushed first.
+    """
     root.mkdir(parents=True, exist_ok=True)
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.email", "test@example.com")
     git(root, "config", "user.name", "Test")
     run_cli(root, "init")
+    if remote is not None:
+        run_cli(root, "remote", "add", "store", remote, "--default")
     write(root / "pipeline.py", PIPELINE)
     write(root / "report.py", REPORT)
     (root / ".gitignore").write_text(GITIGNORE)
+    write(root / "data" / "a.txt", "alpha\n")
     for lr in (0.1, 0.2):
         set_lr(root, lr)
+        write(root / "data" / "b.txt", f"beta {lr}\n")
+        run_cli(root, "track", "data/", "--force")
         run_cli(root, "repro")
+        if remote is not None:
+            run_cli(root, "push")
         commit_all(root, f"train with lr={lr}")
     return root
 
