@@ -7,7 +7,6 @@ Every command prints a text table, or ``--json`` (stable shapes) or ``--md``
 from __future__ import annotations
 
 import json
-import webbrowser
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -118,6 +117,8 @@ def _write_plots(result: Any, out: str, open_: bool, as_json: bool, as_md: bool)
         click.echo(result.to_text())
         click.echo(f"wrote {target}")
     if open_:
+        import webbrowser
+
         webbrowser.open(target.resolve().as_uri())
 
 
