@@ -50,7 +50,7 @@ def _list(targets: Sequence[str] | str | None) -> list[str]:
     return [] if targets is None else [targets] if isinstance(targets, str) else list(targets)
 
 
-def metrics(targets: Sequence[str] | str | None = None, *, rev: str | None = None, precision: int | None = None,
+def metrics(targets: Sequence[str] | str | None = None, *, rev: str | None = None, precision: int | None = 5,
             root: PathLike | None = None) -> _metrics.MetricsShow:
     """Every metric of the targets (stages or paths; default all) in the workspace or at ``rev``."""
     with _open(root) as o:
@@ -59,7 +59,7 @@ def metrics(targets: Sequence[str] | str | None = None, *, rev: str | None = Non
 
 
 def metrics_diff(a_rev: str | None = "HEAD", b_rev: str | None = None, *, targets: Sequence[str] | str | None = None,
-                 all: bool = False, precision: int | None = None, root: PathLike | None = None) -> _metrics.DiffResult:
+                 all: bool = False, precision: int | None = 5, root: PathLike | None = None) -> _metrics.DiffResult:
     """Metrics that changed from ``a_rev`` to ``b_rev`` (default: HEAD to the workspace)."""
     wanted = _list(targets)
     with _open(root) as o:
@@ -84,7 +84,7 @@ def params_diff(a_rev: str | None = "HEAD", b_rev: str | None = None, *, stages:
     with _open(root) as o:
         a, b = o.view(a_rev), o.view(b_rev)
         changes = _metrics.diff(_params.collect(a, wanted), _params.collect(b, wanted), all_=all)
-        return _metrics.DiffResult(changes, "stage", a.label, b.label, None)
+        return _metrics.DiffResult(changes, "stage", a.label, b.label, 5)
 
 
 def plots(targets: Sequence[str] | str | None = None, *, revs: Sequence[str] = (),

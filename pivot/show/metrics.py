@@ -106,7 +106,7 @@ class Change:
     @property
     def change(self) -> float | None:
         if _number(self.old) and _number(self.new):
-            return float(self.new - self.old)
+            return round(float(self.new - self.old), 12)  # 0.7 - 0.6 is 0.1, not 0.09999999999999998
         return None
 
     @property
