@@ -27,7 +27,7 @@ import pydantic
 from pivot import paths
 from pivot.errors import RegistrationError
 from pivot.project import params as _params
-from pivot.project.annotations import Signature, Site, check_function, read_signature
+from pivot.project.annotations import Signature, Site, check_function, marker_from, read_signature
 from pivot.project.outputs import TEMPLATES, Dep, DirectoryOut, Metric, Out, Plot
 from pivot.project.params import StageParams
 from pivot.project.root import absolute, find_root
@@ -159,8 +159,8 @@ class Pipeline:
             raise site.error("cmd must be a non-empty string or a list of non-empty strings")
         dep_markers = [Dep(d) if isinstance(d, str) else d for d in deps]
         out_markers = [_out_from(o) for o in outs]
-        out_markers += [_marker_from(m, Metric, site) for m in metrics]
-        out_markers += [_marker_from(p, Plot, site) for p in plots]
+        out_markers += [marker_from(m, Metric, site) for m in metrics]
+        out_markers += [marker_from(p, Plot, site) for p in plots]
         for marker in (*dep_markers, *out_markers):
             if not isinstance(marker, Dep | Out):
                 raise site.error(f"expected a path, Dep or Out, got {marker!r}")
@@ -322,22 +322,6 @@ def _check_out(out: Out, site: Site) -> None:
         raise site.error(f"plot {out.path!r}: unknown template {out.template!r}; use one of {', '.join(TEMPLATES)}")
     if not isinstance(getattr(out, "cache", True), bool):
         raise site.error(f"output {out.path!r}: cache must be true or false")
-
-
-def _marker_from(entry: Any, cls: type[Metric] | type[Plot], site: Site) -> Out:
-    """A ``metrics=``/``plots=`` entry: a path, a marker, or ``{path: {option: value}}`` as in dvc.yaml."""
-    if isinstance(entry, str):
-        return cls(entry)
-    if isinstance(entry, cls):
-        return entry
-    if isinstance(entry, Mapping) and len(entry) == 1:
-        path, options = next(iter(entry.items()))
-        fields = {f.name for f in dataclasses.fields(cls)} - {"path", "loader"}
-        options = dict(options or {})
-        if unknown := sorted(set(options) - fields):
-            raise site.error(f"{cls.__name__.lower()} {path!r}: unknown options {unknown}; allowed: {sorted(fields)}")
-        return cls(str(path), **options)
-    raise site.error(f"expected a path, {cls.__name__} or {{path: {{options}}}}, got {entry!r}")
 
 
 def _out_from(value: str | Out) -> Out:

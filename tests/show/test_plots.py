@@ -133,3 +133,36 @@ def test_unknown_template_is_a_registration_error(project: Path) -> None:
     (project / "pipeline.py").write_text(text)
     result = run_cli(project, "plots", "show", check=False)
     assert result.code == 2 and "unknown template 'pie'" in result.err
+
+
+@pytest.mark.parametrize("template", ["linear", "scatter", "smooth", "confusion"])
+@pytest.mark.parametrize("several", [False, True])
+def test_every_template_draws_marks(template: str, several: bool) -> None:
+    from pivot.show.plots import spec
+    from pivot.show.plots_html import render_svg
+
+    revs = ["HEAD~1", "workspace"] if several else ["workspace"]
+    if template == "confusion":
+        rows = [{"actual": a, "predicted": p, "rev": r} for r in revs for a in "xy" for p in "xyy"]
+        props = {"x": "actual", "y": "predicted"}
+    else:
+        rows = [{"step": i, "loss": 1 / (1 + i), "rev": r} for r in revs for i in range(12)]
+        props = {}
+    svg = render_svg(spec("p.json", rows, props, template, several))
+    parser = Marks()
+    parser.feed(f'<section class="plot" data-path="p">{svg}</section>')
+    drawn = [a for _, a in parser.marks["p"] if a.get("d", "").strip()]
+    assert drawn, svg[:300]
+    if template in ("linear", "smooth"):
+        colours = {a.get("stroke") for g, a in parser.marks["p"] if g.startswith("mark-line")}
+        assert len(colours) == len(revs)
+
+
+def test_plot_data_must_be_records(tmp_path: Path) -> None:
+    from pivot.errors import UserError
+    from pivot.show.plots import records
+
+    with pytest.raises(UserError, match="list of records"):
+        records("p.json", b'{"a": 1, "b": 2}')
+    assert records("p.json", b'{"roc": [{"x": 1}]}') == [{"x": 1}]
+    assert records("p.tsv", b"x\ty\n1\t2.5\n") == [{"x": 1, "y": 2.5}]
