@@ -27,19 +27,25 @@ class Objects:
         self.from_remote = 0  # objects that had to come from the remote
 
     def _ensure_local(self, d: Digest) -> None:
-        if self.ws.odb.exists(d):
+        self.prefetch([d])
+
+    def prefetch(self, ds: list[Digest]) -> None:
+        """Download the objects missing locally in one parallel, verified transfer from the default remote."""
+        missing = sorted(set(ds) - self.ws.odb.exists_many(ds))
+        if not missing:
             return
         from pivot.remote import default_remote
 
         if self._remote is None:
             self._remote = default_remote(self.ws)
         if self._remote is None:
-            raise CacheError(f"object {d} is not in the local cache and no remote is configured", path=str(d))
-        failures = self._remote.download(self.ws.odb, [d], self.ws.layout.tmp_dir)
+            raise CacheError(f"object {missing[0]} is not in the local cache and no remote is configured",
+                             path=str(missing[0]))
+        failures = self._remote.download(self.ws.odb, missing, self.ws.layout.tmp_dir)
         if failures:
-            raise CacheError(f"object {d} is in neither the local cache nor remote {self._remote.name!r}: "
-                             f"{failures[0].error}", path=str(d))
-        self.from_remote += 1
+            raise CacheError(f"object {failures[0].digest} is in neither the local cache nor remote "
+                             f"{self._remote.name!r}: {failures[0].error}", path=str(failures[0].digest))
+        self.from_remote += len(missing)
 
     def get_bytes(self, d: Digest) -> bytes:
         """The object's bytes; a local object that fails its hash is re-fetched from the remote once."""
@@ -72,6 +78,7 @@ class Objects:
             parts = PurePosixPath(entry.path).parts
             if not parts or PurePosixPath(entry.path).is_absolute() or ".." in parts:
                 raise CacheError(f"manifest entry {entry.path!r} escapes its directory", path=entry.path)
+        self.prefetch([e.digest for e in entries])
         for entry in entries:
             self.write_file(entry.digest, dest / entry.path)
             if entry.executable:

@@ -95,6 +95,7 @@ def test_plots_show_renders_every_chart_offline(project: Path, chromium: str) ->
     _offline(page)
     dom = render(chromium, page)
     assert dom.scripts == 0
+    assert set(dom.marks) | set(dom.images) == DATA_PLOTS | {"curve.png"}  # one chart per plot
     for path in DATA_PLOTS:
         drawn = [a for _, a in dom.marks[path] if a.get("d", "").strip()]
         assert drawn, f"chart {path} has no marks"
