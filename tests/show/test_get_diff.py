@@ -10,7 +10,7 @@ import pytest
 from pivot.digest import Digest
 from pivot.lockfile import read as read_lock
 from tests.fixtures.project import run_cli
-from tests.show.conftest import build
+from tests.show.conftest import git
 
 OLD_MODEL = "model lr=0.1 epochs=3\n"
 
@@ -65,8 +65,12 @@ def test_get_never_writes_bytes_that_fail_their_hash(project: Path) -> None:
 
 
 @pytest.mark.s3
-def test_get_rev_falls_back_to_the_s3_remote(tmp_path: Path, s3_bucket: str) -> None:
-    root = build(tmp_path / "proj", remote=f"{s3_bucket}/cache")
+def test_get_rev_falls_back_to_the_s3_remote(project: Path, s3_bucket: str) -> None:
+    root = project
+    run_cli(root, "remote", "add", "store", f"{s3_bucket}/cache", "--default")
+    for rev in ("HEAD~1", "main"):  # push what each commit's lock files and .pvt record
+        git(root, "checkout", "-q", rev)
+        run_cli(root, "push")
     obj = _old_model_object(root)
     obj.chmod(0o644)
     obj.write_text("model lr=9.9 epochs=3\n")  # a corrupt local copy: replaced by the remote's verified one
