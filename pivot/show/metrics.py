@@ -59,7 +59,7 @@ def flatten(value: Any, prefix: str = "") -> Flat:
 def collect(view: View, targets: list[str]) -> list[tuple[OutputRef, Flat | None]]:
     """Each metric output of ``view`` (limited to stages or paths in ``targets``) with its values."""
     found = []
-    for ref in view.outputs():
+    for ref in view.outputs(frozenset({"metric"})):
         if ref.kind != "metric" or (targets and not _wanted(ref, targets)):
             continue
         data = view.read(ref) if ref.digest is not None else None

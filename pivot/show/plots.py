@@ -60,7 +60,7 @@ def collect(views: Sequence[View], targets: list[str]) -> list[Chart]:
     """One chart per plot path found in any of ``views``, in path order."""
     found: dict[str, dict[str, tuple[OutputRef, bytes]]] = {}
     for view in views:
-        for ref in view.outputs():
+        for ref in view.outputs(frozenset({"plot"})):
             if ref.kind != "plot" or ref.digest is None:
                 continue
             if targets and not any(t in (ref.stage, ref.path) or ref.stage.endswith(f":{t}") for t in targets):

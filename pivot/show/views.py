@@ -38,7 +38,7 @@ class OutputRef:
 class View(Protocol):
     label: str
 
-    def outputs(self) -> list[OutputRef]: ...
+    def outputs(self, kinds: frozenset[str] | None = None) -> list[OutputRef]: ...
 
     def params(self) -> dict[str, Mapping[str, Any]]: ...
 
@@ -55,10 +55,13 @@ class WorkspaceView:
     def __init__(self, session: Session) -> None:
         self.s = session
 
-    def outputs(self) -> list[OutputRef]:
+    def outputs(self, kinds: frozenset[str] | None = None) -> list[OutputRef]:
+        """Outputs (of ``kinds`` only, so `metrics show` never hashes a large model file)."""
         refs = []
         for spec in self.s.graph.stages.values():
             for out in spec.outs:
+                if kinds is not None and str(out.kind) not in kinds:
+                    continue
                 art = self.s.ws.hasher.hash(out.path)
                 refs.append(OutputRef(spec.identity, out.path, str(out.kind), out.cache,
                                       None if art is None else art.digest, 0 if art is None else art.size,
@@ -92,12 +95,14 @@ class RevisionView:
         self._current = current  # path -> plot props declared now (charts of old data drawn the current way)
         self._locks = repo.locks(rev)
 
-    def outputs(self) -> list[OutputRef]:
+    def outputs(self, kinds: frozenset[str] | None = None) -> list[OutputRef]:
         refs = []
         for identity, lock in sorted(self._locks.items()):
             decls = {d.get("path", ""): d for d in lock.out_decls}
             for out in lock.outs:
                 decl = decls.get(out.path, {})
+                if kinds is not None and decl.get("kind") not in kinds:
+                    continue
                 refs.append(OutputRef(identity, out.path, decl.get("kind", "dir" if out.is_dir else "out"),
                                       decl.get("cache", "true") != "false", out.digest, out.size,
                                       self._current.get(out.path, {})))
