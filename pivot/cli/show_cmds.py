@@ -162,9 +162,17 @@ def diff(a_rev: str, b_rev: str | None, as_json: bool, as_md: bool) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing file or folder at the destination.")
 def get(path: str, rev: str, out: str | None, force: bool) -> None:
     """Write PATH (project-relative) as it was at REV: from the cache or the remote, hash-verified."""
+    import contextlib
+    import sys
+
+    from pivot.cli.remote_cmds import rich_progress
     from pivot.show import api
 
-    click.echo(f"wrote {api.get(path, rev=rev, out=out, force=force)}")
+    # A bar for downloads from the remote, on a terminal only: scripts get one clean line.
+    shown = rich_progress(f"get {path}@{rev}") if sys.stderr.isatty() else contextlib.nullcontext()
+    with shown as bar:
+        written = api.get(path, rev=rev, out=out, force=force, progress=bar)
+    click.echo(f"wrote {written}")
 
 
 __all__ = ["diff", "get", "metrics", "params", "plots"]

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pivot.session import Session
 from pivot.show import diff as _diff
@@ -114,7 +115,7 @@ def diff(a_rev: str | None = "HEAD", b_rev: str | None = None, *, root: PathLike
 
 
 def get(path: str, *, rev: str, out: PathLike | None = None, force: bool = False,
-        root: PathLike | None = None) -> Path:
+        root: PathLike | None = None, progress: Any = None) -> Path:
     """Write ``path`` (an output, tracked data or any git file) as it was at ``rev``; verified bytes only."""
     from pivot.api import find_root
     from pivot.show.get import materialise
@@ -122,7 +123,7 @@ def get(path: str, *, rev: str, out: PathLike | None = None, force: bool = False
 
     project = Path(root).resolve() if root is not None else find_root()
     with Workspace(project) as ws:  # no pipeline is loaded: a broken pipeline.py does not block a get
-        return materialise(project, Objects(ws), path, rev, Path(out) if out is not None else None, force=force)
+        return materialise(project, Objects(ws, progress), path, rev, Path(out) if out is not None else None, force=force)
 
 
 __all__ = ["diff", "get", "metrics", "metrics_diff", "params", "params_diff", "plots", "plots_diff"]

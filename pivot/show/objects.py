@@ -21,8 +21,9 @@ from pivot.workspace import Workspace
 class Objects:
     """Read objects by digest for one workspace; the remote is opened only when needed."""
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, progress: Any = None) -> None:
         self.ws = ws
+        self.progress = progress  # a pivot.remote.Progress for downloads, or None
         self._remote: Any = None
         self.from_remote = 0  # objects that had to come from the remote
 
@@ -41,7 +42,9 @@ class Objects:
         if self._remote is None:
             raise CacheError(f"object {missing[0]} is not in the local cache and no remote is configured",
                              path=str(missing[0]))
-        failures = self._remote.download(self.ws.odb, missing, self.ws.layout.tmp_dir)
+        if self.progress is not None:
+            self.progress.add_total(len(missing), 0)
+        failures = self._remote.download(self.ws.odb, missing, self.ws.layout.tmp_dir, progress=self.progress)
         if failures:
             raise CacheError(f"object {failures[0].digest} is in neither the local cache nor remote "
                              f"{self._remote.name!r}: {failures[0].error}", path=str(failures[0].digest))
