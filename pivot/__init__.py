@@ -16,9 +16,10 @@ if TYPE_CHECKING:
     from pivot.api import Project, load, repro, status, verify
     from pivot.api.exp import exp_apply, exp_run, exp_show
     from pivot.api.remote import fetch, pull, push
-    from pivot.project.outputs import Dep, DirectoryOut, IncrementalOut, Metric, Out
+    from pivot.project.outputs import Dep, DirectoryOut, IncrementalOut, Metric, Out, Plot
     from pivot.project.params import StageParams
     from pivot.project.pipeline import Pipeline
+    from pivot.show.api import metrics, metrics_diff, params, params_diff, plots, plots_diff
 
 _LAZY = {
     "Pipeline": "pivot.project.pipeline",
@@ -39,10 +40,44 @@ _LAZY = {
     "exp_run": "pivot.api.exp",
     "exp_show": "pivot.api.exp",
     "exp_apply": "pivot.api.exp",
+    "Plot": "pivot.project.outputs",
+    "metrics": "pivot.show.api",
+    "metrics_diff": "pivot.show.api",
+    "params": "pivot.show.api",
+    "params_diff": "pivot.show.api",
+    "plots": "pivot.show.api",
+    "plots_diff": "pivot.show.api",
 }
 
-__all__ = ["Dep", "DirectoryOut", "IncrementalOut", "Metric", "Out", "Pipeline", "Project", "StageParams",
-           "__version__", "exp_apply", "exp_run", "exp_show", "fetch", "load", "loaders", "pull", "push", "repro", "status", "verify"]
+__all__ = [
+    "Dep",
+    "DirectoryOut",
+    "IncrementalOut",
+    "Metric",
+    "Out",
+    "Pipeline",
+    "Plot",
+    "Project",
+    "StageParams",
+    "__version__",
+    "exp_apply",
+    "exp_run",
+    "exp_show",
+    "fetch",
+    "load",
+    "loaders",
+    "metrics",
+    "metrics_diff",
+    "params",
+    "params_diff",
+    "plots",
+    "plots_diff",
+    "pull",
+    "push",
+    "repro",
+    "status",
+    "verify",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -126,4 +127,87 @@ class CSV(Loader[Any]):
         value.to_csv(_parent(path), index=self.index)
 
 
-__all__ = ["CSV", "JSON", "YAML", "Loader", "PathOnly", "Pickle", "Text"]
+@dataclass(frozen=True)
+class Table(Loader[list[dict[str, Any]]]):
+    """Rows as a list of dicts, with the standard library's csv (no pandas needed).
+
+    The format of CSV/TSV metrics and plot data. Numbers are read back as int or
+    float; ``save`` also takes a single dict (one row). Columns keep first-seen order.
+    """
+
+    delimiter: str = ","
+
+    def load(self, path: Path) -> list[dict[str, Any]]:
+        import csv
+
+        with path.open(encoding="utf-8", newline="") as f:
+            return [{k: number(v) for k, v in row.items()} for row in csv.DictReader(f, delimiter=self.delimiter)]
+
+    def save(self, value: Mapping[str, Any] | Sequence[Mapping[str, Any]], path: Path) -> None:
+        import csv
+
+        rows = [value] if isinstance(value, Mapping) else list(value)
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        with _parent(path).open("w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, columns, delimiter=self.delimiter, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+@dataclass(frozen=True)
+class Figure(Loader[Any]):
+    """A Matplotlib figure saved as PNG, SVG or JPEG (by the file's suffix); ``load`` gives the bytes.
+
+    Metadata that embeds the date or the library version is left out, so the same
+    figure gives the same bytes on every run (and the output hash is stable).
+    """
+
+    dpi: int = 100
+
+    def load(self, path: Path) -> bytes:
+        return path.read_bytes()
+
+    def save(self, value: Any, path: Path) -> None:
+        import matplotlib
+
+        suffix = path.suffix.lower().lstrip(".")
+        metadata: dict[str, Any] = {"svg": {"Date": None, "Creator": None}, "png": {"Software": None}}.get(suffix, {})
+        with matplotlib.rc_context({"svg.hashsalt": "pivot"}):
+            value.savefig(_parent(path), dpi=self.dpi, metadata=metadata or None)
+
+
+@dataclass(frozen=True)
+class BySuffix(Loader[Any]):
+    """The default of ``Metric`` and ``Plot``: JSON, YAML, CSV/TSV or an image, chosen by the path's suffix."""
+
+    def load(self, path: Path) -> Any:
+        return for_path(path.name).load(path)
+
+    def save(self, value: Any, path: Path) -> None:
+        for_path(path.name).save(value, path)
+
+
+def for_path(path: str) -> Loader[Any]:
+    """The loader a metric or plot file gets by default, from its suffix."""
+    suffix = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    if suffix in ("yaml", "yml"):
+        return YAML()
+    if suffix in ("csv", "tsv"):
+        return Table("\t" if suffix == "tsv" else ",")
+    if suffix in ("png", "svg", "jpg", "jpeg"):
+        return Figure()
+    return JSON()
+
+
+def number(text: str | None) -> Any:
+    if text is None:
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+__all__ = ["CSV", "JSON", "YAML", "BySuffix", "Figure", "Loader", "PathOnly", "Pickle", "Table", "Text", "for_path"]

@@ -254,6 +254,14 @@ def _register_optional() -> None:
 
 _register_optional()
 
+from pivot.cli import show_cmds  # noqa: E402  (metrics, params, plots, diff, get: issue 14)
+
+cli.add_command(show_cmds.metrics)
+cli.add_command(show_cmds.params)
+cli.add_command(show_cmds.plots)
+cli.add_command(show_cmds.diff)
+cli.add_command(show_cmds.get)
+
 
 def main() -> None:
     cli(prog_name="pivot")

@@ -13,15 +13,16 @@ the defining module.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pivot.errors import RegistrationError
 from pivot.loaders import Loader
-from pivot.project.outputs import Dep, Out
+from pivot.project.outputs import Dep, Metric, Out, Plot
 from pivot.project.params import StageParams
 
 
@@ -141,4 +142,20 @@ def _hints(obj: Callable[..., Any] | type, site: Site) -> dict[str, Any]:
         raise site.error(f"cannot resolve the type hints of {name}: {exc}") from exc
 
 
-__all__ = ["Signature", "Site", "check_function", "check_loader", "check_module_level", "read_signature"]
+def marker_from(entry: Any, cls: type[Metric] | type[Plot], site: Site) -> Out:
+    """A ``metrics=``/``plots=`` entry: a path, a marker, or ``{path: {option: value}}`` as in dvc.yaml."""
+    if isinstance(entry, str):
+        return cls(entry)
+    if isinstance(entry, cls):
+        return entry
+    if isinstance(entry, Mapping) and len(entry) == 1:
+        path, options = next(iter(entry.items()))
+        fields = {f.name for f in dataclasses.fields(cls)} - {"path", "loader"}
+        options = dict(options or {})
+        if unknown := sorted(set(options) - fields):
+            raise site.error(f"{cls.__name__.lower()} {path!r}: unknown options {unknown}; allowed: {sorted(fields)}")
+        return cls(str(path), **options)
+    raise site.error(f"expected a path, {cls.__name__} or {{path: {{options}}}}, got {entry!r}")
+
+
+__all__ = ["Signature", "Site", "check_function", "check_loader", "check_module_level", "marker_from", "read_signature"]

@@ -56,11 +56,42 @@ class IncrementalOut(Out):
 
 @dataclass(frozen=True)
 class Metric(Out):
-    """A small JSON file kept in git (not only in the cache), shown by ``pivot metrics``."""
+    """A small JSON, YAML or CSV/TSV file of numbers, shown and compared by ``pivot metrics``.
+
+    The loader follows the suffix (``loaders.BySuffix``). ``cache=False`` says the
+    file is committed to git: past revisions read it from git, not from the cache.
+    """
 
     kind: ClassVar[OutKind] = OutKind.METRIC
 
-    loader: loaders.Loader[Any] = field(default_factory=loaders.JSON)
+    loader: loaders.Loader[Any] = field(default_factory=loaders.BySuffix)
+    cache: bool = True
 
 
-__all__ = ["Dep", "DirectoryOut", "IncrementalOut", "Metric", "Out"]
+TEMPLATES = ("linear", "scatter", "smooth", "confusion")
+
+
+@dataclass(frozen=True)
+class Plot(Out):
+    """Chart data (JSON list of records, CSV, TSV) or an image (PNG, SVG, JPEG), shown by ``pivot plots``.
+
+    ``x``/``y`` name the columns (default: the first two), ``template`` is one of
+    ``TEMPLATES``. They only change how the chart is drawn, so they are not part of
+    the stage key; the path, the loader and ``cache`` are.
+    """
+
+    kind: ClassVar[OutKind] = OutKind.PLOT
+
+    loader: loaders.Loader[Any] = field(default_factory=loaders.BySuffix)
+    cache: bool = True
+    x: str | None = None
+    y: str | None = None
+    template: str = "linear"
+    title: str | None = None
+
+    def props(self) -> dict[str, str]:
+        found = {"x": self.x, "y": self.y, "template": self.template, "title": self.title}
+        return {k: v for k, v in found.items() if v is not None}
+
+
+__all__ = ["TEMPLATES", "Dep", "DirectoryOut", "IncrementalOut", "Metric", "Out", "Plot"]

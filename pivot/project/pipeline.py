@@ -27,8 +27,8 @@ import pydantic
 from pivot import paths
 from pivot.errors import RegistrationError
 from pivot.project import params as _params
-from pivot.project.annotations import Signature, Site, check_function, read_signature
-from pivot.project.outputs import Dep, DirectoryOut, Out
+from pivot.project.annotations import Signature, Site, check_function, marker_from, read_signature
+from pivot.project.outputs import TEMPLATES, Dep, DirectoryOut, Metric, Out, Plot
 from pivot.project.params import StageParams
 from pivot.project.root import absolute, find_root
 from pivot.project.spec import DepSpec, OutKind, OutSpec, StageSpec
@@ -141,11 +141,15 @@ class Pipeline:
         always_run: bool = False,
         resources: Mapping[str, float] | None = None,
         mutex: str | Sequence[str] | None = None,
+        metrics: Sequence[str | Metric | Mapping[str, Any]] = (),
+        plots: Sequence[str | Plot | Mapping[str, Any]] = (),
     ) -> None:
         """Register a shell stage; each command runs separately in the pipeline folder.
 
         A string output ending in "/" is a directory; ``params`` are dotted
         params.yaml keys ("train.lr") whose values become part of the stage.
+        ``metrics``/``plots`` entries are a path, a ``Metric``/``Plot``, or DVC's
+        ``{"path": {"cache": False, "x": ..., "y": ..., "template": ...}}``.
         """
         site = Site(str(self.file), name)
         stage_name = self._check_name(site)
@@ -155,6 +159,8 @@ class Pipeline:
             raise site.error("cmd must be a non-empty string or a list of non-empty strings")
         dep_markers = [Dep(d) if isinstance(d, str) else d for d in deps]
         out_markers = [_out_from(o) for o in outs]
+        out_markers += [marker_from(m, Metric, site) for m in metrics]
+        out_markers += [marker_from(p, Plot, site) for p in plots]
         for marker in (*dep_markers, *out_markers):
             if not isinstance(marker, Dep | Out):
                 raise site.error(f"expected a path, Dep or Out, got {marker!r}")
@@ -189,7 +195,8 @@ class Pipeline:
         shell = stage.cmd is not None
         deps = tuple(DepSpec(_root_path(d.path, pipeline_dir, site), d.path, arg, None if shell else d.loader)
                      for arg, d in stage.deps)
-        outs = tuple(OutSpec(_root_path(o.path, pipeline_dir, site), o.path, o.kind, key, None if shell else o.loader)
+        outs = tuple(OutSpec(_root_path(o.path, pipeline_dir, site), o.path, o.kind, key, None if shell else o.loader,
+                             getattr(o, "cache", True), o.props() if isinstance(o, Plot) else {})
                      for key, o in stage.outs)
         for out in outs:
             if paths.is_inside_state_dir(out.path):
@@ -311,6 +318,10 @@ def _check_out(out: Out, site: Site) -> None:
         raise site.error(f"DirectoryOut path {out.path!r} must end in '/'")
     if is_dir and out.kind is not OutKind.DIRECTORY:
         raise site.error(f"output {out.path!r} ends in '/': declare it as DirectoryOut")
+    if isinstance(out, Plot) and out.template not in TEMPLATES:
+        raise site.error(f"plot {out.path!r}: unknown template {out.template!r}; use one of {', '.join(TEMPLATES)}")
+    if not isinstance(getattr(out, "cache", True), bool):
+        raise site.error(f"output {out.path!r}: cache must be true or false")
 
 
 def _out_from(value: str | Out) -> Out:

@@ -18,6 +18,7 @@ class OutKind(enum.StrEnum):
     DIRECTORY = "dir"
     INCREMENTAL = "incremental"
     METRIC = "metric"
+    PLOT = "plot"
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,24 @@ class OutSpec:
     kind: OutKind = OutKind.FILE
     key: str | None = None
     loader: Any = None
+    cache: bool = True  # False: a metric or plot meant to be committed to git (read from git at revisions)
+    props: Mapping[str, Any] = field(default_factory=dict)  # plots: x, y, template, title (display only)
 
     @property
     def is_dir(self) -> bool:
         return self.path.endswith("/")
 
     def declaration(self) -> dict[str, str]:
-        """What of this output is part of the stage key (not the loader object itself)."""
-        return {"path": self.path, "kind": str(self.kind), "key": self.key or ""}
+        """What of this output is part of the stage key (not the loader object itself).
+
+        ``cache`` appears only when False, so stage keys recorded before it existed
+        stay valid. Plot ``props`` (axes, template) only change how a chart is drawn,
+        never the bytes, so they are left out: editing a chart's axis re-runs nothing.
+        """
+        decl = {"path": self.path, "kind": str(self.kind), "key": self.key or ""}
+        if not self.cache:
+            decl["cache"] = "false"
+        return decl
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ def test_output_kinds(pipe: Pipeline, root: Path) -> None:
         ("log", OutKind.INCREMENTAL, "models/log.txt"),
         ("metrics", OutKind.METRIC, "models/metrics.json"),
     ]
-    assert spec.outs[2].loader == loaders.JSON()
+    assert spec.outs[2].loader == loaders.BySuffix()  # JSON, YAML or CSV/TSV by the file suffix
 
 
 def test_dep_override(pipe: Pipeline, root: Path) -> None:

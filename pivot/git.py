@@ -1,0 +1,133 @@
+"""The one place that reads the project as it was at a git revision.
+
+Lock files, ``.pvt`` files, params files and git-tracked outputs at any
+revision, and the list of revisions, all through the ``git`` command line (no
+object parsing here: ``git cat-file --batch`` hands back whole blobs). Paths
+handed out are project-root-relative and checked (DESIGN rule 13): a lock or
+``.pvt`` read from history is as untrusted as one on disk.
+
+A project that is not in a git repository works for the workspace alone;
+asking it for a revision is a one-line user error.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from pivot import lockfile, paths
+from pivot.errors import UserError
+from pivot.lockfile import LockRecord
+from pivot.project import tracked
+from pivot.project.tracked import Tracked
+
+_LOCKS = f"{paths.STATE_DIR}/stages/"
+
+
+class GitError(UserError):
+    """A revision argument cannot be served: no git, not a repository, unknown revision."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class Repo:
+    """The git repository holding a Pivot project; ``prefix`` is the project's folder inside it."""
+
+    top: Path
+    prefix: str  # "" when the project root is the repository root, else "sub/dir/"
+
+    def _git(self, *args: str, stdin: bytes | None = None, check: bool = True) -> bytes:
+        done = subprocess.run(["git", "-C", str(self.top), *args], input=stdin, capture_output=True, check=False)
+        if check and done.returncode != 0:
+            problem = done.stderr.decode(errors="replace").strip().splitlines()
+            raise GitError(f"git {' '.join(args)}: {problem[-1] if problem else 'failed'}")
+        return done.stdout
+
+    def resolve(self, rev: str) -> str:
+        """The commit id of ``rev`` (a sha, branch, tag, ``HEAD~1``...)."""
+        out = self._git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False).decode().strip()
+        if not out:
+            raise GitError(f"unknown git revision {rev!r} in {self.top}", path=rev)
+        return out
+
+    def read_many(self, rev: str, rels: list[str]) -> dict[str, bytes]:
+        """The files (project-relative) that exist at ``rev``, in one ``git cat-file --batch``."""
+        if not rels:
+            return {}
+        sha = self.resolve(rev)
+        wanted = "".join(f"{sha}:{self.prefix}{rel}\n" for rel in rels).encode()
+        out = self._git("cat-file", "--batch", stdin=wanted)
+        found: dict[str, bytes] = {}
+        pos = 0
+        for rel in rels:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            pos = end + 1
+            if len(header) != 3:  # "<name> missing"
+                continue
+            size = int(header[2])
+            if header[1] == b"blob":
+                found[rel] = out[pos:pos + size]
+            pos += size + 1  # the blob, then its trailing newline
+        return found
+
+    def read(self, rev: str, rel: str) -> bytes | None:
+        return self.read_many(rev, [rel]).get(rel)
+
+    def files(self, rev: str, under: str = "") -> list[str]:
+        """Project-relative paths of every file committed at ``rev`` (below ``under``)."""
+        out = self._git("ls-tree", "-r", "-z", "--name-only", self.resolve(rev), "--", f"{self.prefix}{under}" or ".")
+        names = [n.decode() for n in out.split(b"\0") if n]
+        return [n[len(self.prefix):] for n in names if n.startswith(self.prefix)]
+
+    def locks(self, rev: str) -> dict[str, LockRecord]:
+        """Every stage's lock record at ``rev``, by stage identity."""
+        rels = [f for f in self.files(rev, _LOCKS) if f.endswith(".lock")]
+        records: dict[str, LockRecord] = {}
+        for rel, data in self.read_many(rev, rels).items():
+            record = lockfile.parse(data.decode(errors="replace"), f"{rev}:{rel}")
+            if record is not None and _checked_outs(record):
+                records[record.stage] = record
+        return records
+
+    def tracked(self, rev: str) -> list[Tracked]:
+        """Every ``.pvt`` at ``rev``; a damaged one is a user error naming it."""
+        rels = [f for f in self.files(rev) if f.endswith(tracked.SUFFIX) and not paths.is_inside_state_dir(f)]
+        return [tracked.parse(data.decode(errors="replace"), rel.rpartition("/")[0], f"{rev}:{rel}")
+                for rel, data in sorted(self.read_many(rev, rels).items())]
+
+    def revisions(self, limit: int = 20) -> list[Commit]:
+        """The newest commits reachable from HEAD that touched the project, newest first."""
+        out = self._git("log", f"-n{limit}", "--format=%H%x00%s", "HEAD", "--", self.prefix or ".", check=False)
+        return [Commit(*line.split("\0", 1)) for line in out.decode().splitlines() if "\0" in line]
+
+
+def _checked_outs(record: LockRecord) -> bool:
+    """Refuse a lock from history whose output paths leave the project (rule 13)."""
+    try:
+        return all(paths.normalize(o.path) == o.path and not paths.is_inside_state_dir(o.path) for o in record.outs)
+    except UserError:
+        return False
+
+
+def open_repo(root: Path) -> Repo:
+    """The repository holding the project at ``root``; a GitError when there is none."""
+    if shutil.which("git") is None:
+        raise GitError("revision arguments need git, which is not installed")
+    done = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel", "--show-prefix"],
+                          capture_output=True, check=False, text=True)
+    lines = done.stdout.splitlines()
+    if done.returncode != 0 or len(lines) < 1:
+        raise GitError(f"{root} is not in a git repository: revision arguments need one "
+                       "(the workspace alone works without git)", path=str(root))
+    return Repo(Path(lines[0]), lines[1] if len(lines) > 1 else "")
+
+
+__all__ = ["Commit", "GitError", "Repo", "open_repo"]

@@ -1,0 +1,131 @@
+"""A project as seen at one point: the workspace, or a git revision.
+
+Both answer the same questions (which outputs, with which hashes and params,
+and their bytes), so show and diff are one code path for any pair of points.
+The workspace answers from the registered stages and the files on disk; a
+revision from its lock files, its ``.pvt`` files and git (``pivot.git``), with
+cached bytes from ``show.objects``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pivot.digest import Digest, hash_bytes
+from pivot.git import Repo
+from pivot.project.tracked import Tracked, find_all
+from pivot.session import Session
+from pivot.show.objects import Objects
+
+WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True)
+class OutputRef:
+    """One output of one stage at one point. ``digest`` None: missing (never run, or deleted)."""
+
+    stage: str
+    path: str
+    kind: str  # OutKind value: "out", "dir", "metric", "plot", "incremental"
+    cache: bool
+    digest: Digest | None
+    size: int = 0
+    props: Mapping[str, Any] | None = None  # plot display options, from the current declaration
+
+
+class View(Protocol):
+    label: str
+
+    def outputs(self, kinds: frozenset[str] | None = None) -> list[OutputRef]: ...
+
+    def params(self) -> dict[str, Mapping[str, Any]]: ...
+
+    def tracked(self) -> list[Tracked]: ...
+
+    def read(self, ref: OutputRef) -> bytes | None: ...
+
+
+class WorkspaceView:
+    """The files on disk and the stages as registered now."""
+
+    label = WORKSPACE
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def outputs(self, kinds: frozenset[str] | None = None) -> list[OutputRef]:
+        """Outputs (of ``kinds`` only, so `metrics show` never hashes a large model file)."""
+        refs = []
+        for spec in self.s.graph.stages.values():
+            for out in spec.outs:
+                if kinds is not None and str(out.kind) not in kinds:
+                    continue
+                art = self.s.ws.hasher.hash(out.path)
+                refs.append(OutputRef(spec.identity, out.path, str(out.kind), out.cache,
+                                      None if art is None else art.digest, 0 if art is None else art.size,
+                                      dict(out.props)))
+        return refs
+
+    def params(self) -> dict[str, Mapping[str, Any]]:
+        return {spec.identity: spec.param_values for spec in self.s.graph.stages.values() if spec.param_values}
+
+    def tracked(self) -> list[Tracked]:
+        found = []
+        for item in find_all(self.s.root):  # the data's current bytes, not the .pvt's hash (rule 9)
+            art = self.s.ws.hasher.hash(item.path)
+            if art is not None:
+                found.append(Tracked(item.path, art.digest, art.size))
+        return found
+
+    def read(self, ref: OutputRef) -> bytes | None:
+        try:
+            return (self.s.root / ref.path).read_bytes()
+        except OSError:
+            return None
+
+
+class RevisionView:
+    """A git revision: lock files say what each output was; bytes come from git or the cache."""
+
+    def __init__(self, repo: Repo, rev: str, objects: Objects, current: Mapping[str, Mapping[str, Any]]) -> None:
+        self.repo, self.rev, self.objects = repo, rev, objects
+        self.label = rev
+        self._current = current  # path -> plot props declared now (charts of old data drawn the current way)
+        self._locks = repo.locks(rev)
+
+    def outputs(self, kinds: frozenset[str] | None = None) -> list[OutputRef]:
+        refs = []
+        for identity, lock in sorted(self._locks.items()):
+            decls = {d.get("path", ""): d for d in lock.out_decls}
+            for out in lock.outs:
+                decl = decls.get(out.path, {})
+                if kinds is not None and decl.get("kind") not in kinds:
+                    continue
+                refs.append(OutputRef(identity, out.path, decl.get("kind", "dir" if out.is_dir else "out"),
+                                      decl.get("cache", "true") != "false", out.digest, out.size,
+                                      self._current.get(out.path, {})))
+        return refs
+
+    def params(self) -> dict[str, Mapping[str, Any]]:
+        return {identity: lock.params for identity, lock in self._locks.items() if lock.params}
+
+    def tracked(self) -> list[Tracked]:
+        return self.repo.tracked(self.rev)
+
+    def read(self, ref: OutputRef) -> bytes | None:
+        """An uncached output is read from git as committed; a cached one must match its recorded hash."""
+        committed = self.repo.read(self.rev, ref.path)
+        if not ref.cache or ref.digest is None:
+            return committed
+        if committed is not None and hash_bytes(committed) == ref.digest:
+            return committed
+        return self.objects.get_bytes(ref.digest)
+
+
+def current_props(session: Session) -> dict[str, Mapping[str, Any]]:
+    return {o.path: dict(o.props) for spec in session.graph.stages.values() for o in spec.outs if o.props}
+
+
+__all__ = ["WORKSPACE", "OutputRef", "RevisionView", "View", "WorkspaceView", "current_props"]
