@@ -10,7 +10,8 @@ import pytest
 from pivot import lockfile
 from pivot.digest import hash_bytes
 from pivot.git import GitError, open_repo
-from pivot.lockfile import LockedOut, LockRecord
+from pivot.lockfile import LockRecord
+from pivot.outrecord import OutRecord
 
 
 def _git(cwd: Path, *args: str) -> None:
@@ -19,7 +20,7 @@ def _git(cwd: Path, *args: str) -> None:
 
 def _lock(stage: str, out: str, data: bytes) -> str:
     return lockfile.dumps(LockRecord(stage, "k" * 32, params={"lr": 0.1},
-                                     outs=(LockedOut(out, hash_bytes(data), len(data)),)))
+                                     outs=(OutRecord(out, hash_bytes(data), len(data)),)))
 
 
 @pytest.fixture
