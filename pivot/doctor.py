@@ -289,7 +289,7 @@ def check_cluster(address: str) -> list[Check]:
     except ImportError:
         return [fail("cluster", "dask.distributed is not installed", "pip install 'pivot[dask]'")]
     try:
-        client = Client(address, timeout="10s")  # type: ignore[no-untyped-call]
+        client = Client(address, timeout="5s")  # type: ignore[no-untyped-call]
     except Exception as exc:
         return [fail("cluster", f"cannot reach the Dask scheduler at {address} ({exc})",
                      "start the cluster (cluster/start.sh) or check the address and port")]

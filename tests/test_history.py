@@ -79,10 +79,10 @@ def test_failed_run_and_unknown_id(tmp_path: Path) -> None:
 
 def test_history_is_capped_by_history_keep(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    run_cli(root, "config", "set", "history.keep", "2")
-    for _ in range(4):
+    run_cli(root, "config", "set", "history.keep", "1")
+    for _ in range(2):
         run_cli(root, "repro")
-    assert len(run_cli(root, "history", "-n", "0", "--json").json()["runs"]) == 2
+    assert len(run_cli(root, "history", "-n", "0", "--json").json()["runs"]) == 1
 
 
 def test_cap_removes_old_records() -> None:
