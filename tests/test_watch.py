@@ -181,9 +181,61 @@ def test_changes_during_a_run_make_one_follow_up_run(tmp_path: Path) -> None:
         assert runs(events) == 2 and ran(events) == ["slow", "slow"]  # the edit's run + one follow-up
         assert stream.quiet(0.6) == []
         assert (root / "out.txt").read_text() == "5\n"
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=20) == 0
+
+        _edit(root / "data.txt", "6\n")  # Ctrl-C in the middle of a run: nothing half-committed
+        while not (root / "running").exists():
+            assert time.monotonic() < deadline + 30
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)  # the terminal signals the whole foreground group
+        assert proc.wait(timeout=30) == 130
+        run_cli(root, "checkout")  # the previous result is still the recorded one, and restorable
+        assert (root / "out.txt").read_text() == "5\n"
+        status = run_cli(root, "status", "--json").json()
+        assert [s["name"] for s in status["stages"] if s["decision"] == "run"] == ["slow"]
+        assert run_cli(root, "history", "--json").json()["runs"][0]["status"] == "interrupted"
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def test_watch_keeps_one_cluster_client_across_runs(tmp_path: Path) -> None:
+    from distributed import Client, LocalCluster
+
+    root = tmp_path / "c"
+    root.mkdir()
+    run_cli(root, "init")
+    write(root / "data.txt", "a\n")
+    write(root / "pipeline.py", """
+        from pivot import Pipeline
+        pipeline = Pipeline("c")
+        pipeline.register_cmd("copy", cmd=["cp data.txt out.txt"], deps=["data.txt"], outs=["out.txt"])
+    """)
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)  # type: ignore[no-untyped-call]
+    client = Client(cluster)  # type: ignore[no-untyped-call]
+
+    def others() -> set[str]:
+        clients: set[str] = set(client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.clients)))
+        return {c for c in clients if c != client.id and not c.startswith("fire-and-forget")}
+
+    proc = subprocess.Popen([*PIVOT, "repro", "--watch", "--jsonl", "--debounce", "50", "--cluster",
+                             cluster.scheduler_address], cwd=root, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        stream = Stream(proc.stdout)
+        first = stream.until_watching()
+        assert ran(first) == ["copy"] and first[1]["executor"] == cluster.scheduler_address
+        connected = others()
+        assert len(connected) == 1  # the watcher's client stays connected while idle
+        _edit(root / "data.txt", "b\n")
+        assert ran(stream.until_watching()) == ["copy"] and (root / "out.txt").read_text() == "b\n"
+        assert others() == connected  # the same client ran the second run
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        client.close()  # type: ignore[no-untyped-call]
+        cluster.close()  # type: ignore[no-untyped-call]

@@ -151,7 +151,7 @@ def repro(targets: tuple[str, ...], all_: bool, force: bool, dry_run: bool, expl
         from pivot.cli.stream_cmds import StreamOptions, repro_stream
 
         return repro_stream(StreamOptions(list(targets), all_, force, keep_going, jobs, cluster, workers, no_wait,
-                                          jsonl, debounce_ms), watch=watch)
+                                          pull, jsonl, debounce_ms), watch=watch)
     _run(list(targets), all_=all_, force=force, dry_run=dry_run, explain=explain, jobs=jobs, keep_going=keep_going,
          cluster=cluster, workers=workers, pull=pull, no_wait=no_wait, as_json=as_json, upstream=True)
 

@@ -26,6 +26,7 @@ class StreamOptions:
     cluster: str | None = None
     workers: int | None = None
     no_wait: bool = False
+    pull: bool = False
     jsonl: bool = False
     debounce_ms: int | None = None
     executor: Any = None
@@ -39,6 +40,10 @@ def repro_stream(opts: StreamOptions, *, watch: bool) -> None:
 
         opts.sink = JsonlSink()
         opts.sink.schema_line()
+    if opts.pull:
+        from pivot import remote_api
+
+        remote_api.fetch(opts.targets, all=opts.all_ or not opts.targets, progress=not opts.jsonl)
     if not watch:
         sys.exit(_one_run(opts, force=opts.force))
     _watch(opts)
@@ -88,28 +93,30 @@ def _one_run(opts: StreamOptions, *, force: bool) -> int:
 
 
 def _watch(opts: StreamOptions) -> None:
+    """Run, then wait for a wanted change, forever. Ctrl-C while idle exits 0; during a run,
+    the run stops as any interrupted repro does (nothing half-committed) and the exit is 130."""
     from pivot import api
-    from pivot.watch import DEFAULT_DEBOUNCE_MS, Watcher
+    from pivot.watch import DEFAULT_DEBOUNCE_MS, Watcher, describe
 
     root = api.find_root()
     debounce = opts.debounce_ms if opts.debounce_ms is not None else _configured_debounce(root, DEFAULT_DEBOUNCE_MS)
     watcher = Watcher(root, debounce)
-    watcher.start()
+    watcher.start()  # before the first plan: an edit made while it runs is not lost
+    running = False
     try:
         force = opts.force
         while True:
             _refresh(watcher, opts)
+            running = True
             _one_run(opts, force=force)
-            force = False  # --force applies to the first run only
-            _refresh(watcher, opts)  # a run may have created outputs the next plan depends on
+            running, force = False, False  # --force applies to the first run only
             _say(opts, f"watching {len(watcher.current)} paths for changes (Ctrl-C to stop)",
                  watching=len(watcher.current))
-            batch = watcher.next_batch()
-            from pivot.watch import describe
-
-            _say(opts, f"changed: {describe(batch)}")
+            _say(opts, f"changed: {describe(watcher.next_batch())}")
     except KeyboardInterrupt:
         _say(opts, "stopped watching")
+        if running:
+            raise
     finally:
         watcher.stop()
         if opts.executor is not None:
@@ -127,6 +134,9 @@ def _refresh(watcher: Any, opts: StreamOptions) -> None:
             watcher.current = watch_set(s, scope)
             if opts.executor is None and _uses_cluster(s, opts.cluster):
                 opts.executor = api.make_executor(s, opts.cluster, jobs=opts.jobs, workers=opts.workers)
+            refresh = getattr(opts.executor, "refresh_code", None)
+            if callable(refresh):
+                refresh()
     except Exception:  # the run that follows reports the error; keep watching
         return
 
