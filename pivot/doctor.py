@@ -56,8 +56,9 @@ def run_checks(cwd: Path | None = None, *, remote: bool = False, cluster: str | 
     root = _root(cwd or Path.cwd(), checks)
     if root is None:
         return checks
-    checks += [check_state_dir(root), check_pipelines(root), check_state_db(root), *check_cache(root),
-               *check_git(root)]
+    pipelines, specs = check_pipelines(root)
+    outputs = None if specs is None else sorted({o.path.rstrip("/") for s in specs for o in s.outs})
+    checks += [check_state_dir(root), pipelines, check_state_db(root), *check_cache(root), *check_git(root, outputs)]
     if remote:
         checks.append(check_remote(root))
     if cluster:
@@ -123,12 +124,13 @@ def check_state_dir(root: Path) -> Check:
     return ok(".pivot", f"{layout.state_dir} writable, config readable")
 
 
-def check_pipelines(root: Path) -> Check:
+def check_pipelines(root: Path) -> tuple[Check, list[Any] | None]:
+    """The check, and the stages when every pipeline.py loaded (None otherwise)."""
     from pivot.graph.build import build_graph
     from pivot.project.discovery import discover, load_file
 
     files = discover(root)
-    specs = []
+    specs: list[Any] = []
     for file in files:
         shown = file.relative_to(root).as_posix()
         try:
@@ -136,12 +138,12 @@ def check_pipelines(root: Path) -> Check:
         except Exception as exc:  # any import-time error of user code: name the file
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return fail("pipelines", f"{shown} does not load: {detail}",
-                        f"fix {shown} (`python {shown}` shows the full traceback)")
+                        f"fix {shown} (`python {shown}` shows the full traceback)"), None
     try:
         build_graph(specs)
     except Exception as exc:
-        return fail("pipelines", str(exc), "fix the stage declarations named above")
-    return ok("pipelines", f"{len(files)} pipeline.py file(s), {len(specs)} stage(s)")
+        return fail("pipelines", str(exc), "fix the stage declarations named above"), None
+    return ok("pipelines", f"{len(files)} pipeline.py file(s), {len(specs)} stage(s)"), specs
 
 
 def check_state_db(root: Path) -> Check:
@@ -221,7 +223,8 @@ def filesystem_of(path: Path) -> str:
     return f"{kind} ({best})" if best else kind
 
 
-def check_git(root: Path) -> list[Check]:
+def check_git(root: Path, outs: list[str] | None) -> list[Check]:
+    """``outs``: every output path (None: the pipelines did not load, coverage is not checked)."""
     try:
         top = _git(root, "rev-parse", "--show-toplevel")
     except FileNotFoundError:
@@ -229,7 +232,6 @@ def check_git(root: Path) -> list[Check]:
     if top is None:
         return [fail("git", f"{root} is not inside a git repository",
                      "git init && git add . (lock files and .pvt files record what was run)")]
-    outs = _outputs(root)
     if not outs:
         return [ok("git", f"repository {top}")]
     ignored = set((_git(root, "check-ignore", *outs) or "").splitlines())
@@ -244,16 +246,6 @@ def check_git(root: Path) -> list[Check]:
 def _git(root: Path, *args: str) -> str | None:
     proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=60, check=False)
     return proc.stdout.strip() if proc.returncode == 0 or args[0] == "check-ignore" else None
-
-
-def _outputs(root: Path) -> list[str]:
-    from pivot.project.discovery import load_pipelines
-
-    try:
-        specs = load_pipelines(root)
-    except Exception:
-        return []  # the pipelines check reports this
-    return sorted({o.path.rstrip("/") for s in specs for o in s.outs})
 
 
 def check_remote(root: Path) -> Check:

@@ -211,7 +211,7 @@ def test_watch_keeps_one_cluster_client_across_runs(tmp_path: Path) -> None:
         pipeline = Pipeline("c")
         pipeline.register_cmd("copy", cmd=["cp data.txt out.txt"], deps=["data.txt"], outs=["out.txt"])
     """)
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)  # type: ignore[no-untyped-call]
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")  # type: ignore[no-untyped-call]
     client = Client(cluster)  # type: ignore[no-untyped-call]
 
     def others() -> set[str]:

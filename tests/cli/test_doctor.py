@@ -129,7 +129,7 @@ def test_cluster_version_skew(healthy: Path) -> None:
 
             pivot.__version__ = "0.0.1"
 
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)  # type: ignore[no-untyped-call]
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")  # type: ignore[no-untyped-call]
     client = Client(cluster)  # type: ignore[no-untyped-call]
     try:
         code, checks = doctor(healthy, "--cluster", cluster.scheduler_address)
