@@ -51,10 +51,16 @@ def repro_stream(opts: StreamOptions, *, watch: bool) -> None:
 
 def _executor_label(cluster: str | None) -> str:
     from pivot import api
+    from pivot.errors import PivotError
     from pivot.project.config import Config
     from pivot.project.layout import Layout
 
-    address = cluster or os.environ.get("PIVOT_CLUSTER") or Config.load(Layout(api.find_root()).config_file).get("cluster.address")
+    address = cluster or os.environ.get("PIVOT_CLUSTER")
+    if not address:
+        try:
+            address = Config.load(Layout(api.find_root()).config_file).get("cluster.address")
+        except PivotError:
+            address = None  # the run itself reports the problem, in its run_end
     return "local" if not address else ("local cluster" if address == "local" else str(address))
 
 
