@@ -28,7 +28,7 @@ from pivot.results import RunReport
 from pivot.state import StateBase
 
 PREFIX = "hist:"
-INDEX_KEY = PREFIX + "index"
+META_KEY = PREFIX + "meta"
 DEFAULT_KEEP = 1000
 
 
@@ -54,6 +54,7 @@ class RunEntry:
     exit_code: int | None = None
     error: str | None = None
     stages: tuple[StageEntry, ...] = field(default_factory=tuple)
+    seq: int = 0  # the run's number in this project (its slot in the ring)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -94,54 +95,64 @@ def _user() -> str:
 
 
 class History:
-    def __init__(self, state: StateBase, keep: int = DEFAULT_KEEP) -> None:
+    """A ring of ``keep`` slots: run number ``seq`` lives in slot ``seq % keep``, so the cap
+    costs no deletes and a run costs two small writes (started, finished). Each record holds
+    its ``seq``; a slot whose record has another (``keep`` changed) is skipped."""
+
+    def __init__(self, state: StateBase, keep: int | None = None) -> None:
         self.state = state
-        self.keep = max(1, keep)
+        next_seq, stored_keep = self._meta()
+        self.next_seq = next_seq
+        self.keep = max(1, keep if keep is not None else stored_keep)
 
-    def ids(self) -> list[str]:
-        raw = self.state.get(INDEX_KEY)
-        if raw is None:
-            return []
+    def _meta(self) -> tuple[int, int]:
         try:
-            ids = json.loads(raw)
-        except ValueError:
-            return []  # a damaged index only loses history
-        return [i for i in ids if isinstance(i, str)]
+            data = json.loads(self.state.get(META_KEY) or b"{}")
+            return int(data.get("next", 0)), int(data.get("keep", DEFAULT_KEEP))
+        except (ValueError, TypeError, AttributeError):
+            return 0, DEFAULT_KEEP  # a damaged record only loses history
 
-    def get(self, run_id: str) -> RunEntry | None:
-        raw = self.state.get(PREFIX + "run:" + run_id)
-        if raw is None:
-            return None
+    def _slot(self, seq: int) -> str:
+        return f"{PREFIX}slot:{seq % self.keep}"
+
+    def get_seq(self, seq: int) -> RunEntry | None:
+        raw = self.state.get(self._slot(seq))
         try:
-            return RunEntry.from_json(json.loads(raw))
-        except (ValueError, TypeError):
+            entry = RunEntry.from_json(json.loads(raw)) if raw is not None else None
+        except (ValueError, TypeError, KeyError):
             return None
+        return entry if entry is not None and entry.seq == seq else None
+
+    def latest(self, n: int) -> list[RunEntry]:
+        """The newest ``n`` runs (0: all kept), newest first."""
+        count = min(n, self.keep) if n > 0 else self.keep
+        found = (self.get_seq(seq) for seq in range(self.next_seq - 1, max(-1, self.next_seq - 1 - count), -1))
+        return [e for e in found if e is not None]
 
     def find(self, prefix: str) -> RunEntry:
         """A run by id or unique id prefix (``show`` accepts the short form)."""
-        matches = [i for i in self.ids() if i.startswith(prefix)] if prefix else []
-        entry = self.get(matches[0]) if len(matches) == 1 else None
-        if entry is None:
-            what = "is ambiguous" if len(matches) > 1 else "is not in the history"
+        matches = [e for e in self.latest(0) if e.id.startswith(prefix)] if prefix else []
+        if len(matches) != 1:
+            what = "is ambiguous" if matches else "is not in the history"
             raise UserError(f"run {prefix!r} {what}; `pivot history` lists the runs", path=prefix)
+        return matches[0]
+
+    def add(self, entry: RunEntry) -> RunEntry:
+        """Record a new run (one write); the entry as numbered."""
+        entry = replace(entry, seq=self.next_seq)
+        self.next_seq += 1
+        meta = {"next": self.next_seq, "keep": self.keep}
+        self.state.put_many({self._slot(entry.seq): _dump(entry.to_json()), META_KEY: _dump(meta)})
         return entry
 
-    def latest(self, n: int) -> list[RunEntry]:
-        entries = [self.get(i) for i in reversed(self.ids()[-n:] if n > 0 else self.ids())]
-        return [e for e in entries if e is not None]
-
-    def put(self, entry: RunEntry) -> None:
-        ids = [i for i in self.ids() if i != entry.id] + [entry.id]
-        dropped, ids = ids[: -self.keep], ids[-self.keep :]
-        self.state.put_many({PREFIX + "run:" + entry.id: _dump(entry.to_json()), INDEX_KEY: _dump(ids)})
-        for old in dropped:
-            self.state.delete_prefix(PREFIX + "run:" + old)
+    def update(self, entry: RunEntry) -> None:
+        self.state.put_many({self._slot(entry.seq): _dump(entry.to_json())})
 
     def mark_interrupted(self) -> None:
         """Runs still "started" were killed: the caller holds the project lock, so none is live."""
         for entry in self.latest(20):  # a killed run is recent; scanning all 1,000 would cost every start
             if entry.status == "started":
-                self.put(replace(entry, status="interrupted", error="the run was killed before it finished"))
+                self.update(replace(entry, status="interrupted", error="the run was killed before it finished"))
 
 
 def _dump(data: Any) -> bytes:
@@ -170,21 +181,21 @@ def recording(state: StateBase, keep: int, *, run_id: str | None, targets: Seque
     history.mark_interrupted()
     entry = RunEntry(run_id or new_run_id(), time.time(), _user(), socket.gethostname(), _command(),
                      tuple(targets), "local")
-    history.put(entry)
+    entry = history.add(entry)
     rec = Recording()
     try:
         yield rec
     except KeyboardInterrupt:
-        history.put(finish(_described(entry, rec), None, 130, "interrupted by the user (Ctrl-C)"))
+        history.update(finish(_described(entry, rec), None, 130, "interrupted by the user (Ctrl-C)"))
         raise
     except PivotError as exc:
-        history.put(finish(_described(entry, rec), None, exc.exit_code, str(exc)))
+        history.update(finish(_described(entry, rec), None, exc.exit_code, str(exc)))
         raise
     except Exception as exc:
-        history.put(finish(_described(entry, rec), None, 1, f"{type(exc).__name__}: {exc}"))
+        history.update(finish(_described(entry, rec), None, 1, f"{type(exc).__name__}: {exc}"))
         raise
     report = rec.report
-    history.put(finish(_described(entry, rec), report, 0 if report is None or report.ok else 1))
+    history.update(finish(_described(entry, rec), report, 0 if report is None or report.ok else 1))
 
 
 def _described(entry: RunEntry, rec: Recording) -> RunEntry:

@@ -8,6 +8,9 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
+from pivot.errors import UserError
 from pivot.history import History, RunEntry
 from pivot.state import MemoryState
 from tests.fixtures.project import PIVOT, run_cli, write
@@ -85,11 +88,19 @@ def test_history_is_capped_by_history_keep(tmp_path: Path) -> None:
     assert len(run_cli(root, "history", "-n", "0", "--json").json()["runs"]) == 1
 
 
-def test_cap_removes_old_records() -> None:
+def test_the_ring_keeps_the_newest_runs() -> None:
     state = MemoryState()
     history = History(state, keep=3)
     for i in range(5):
-        history.put(RunEntry(f"r{i}", float(i), "u", "h", "pivot repro", (), "local"))
-    assert history.ids() == ["r2", "r3", "r4"]
-    assert history.get("r0") is None and state.get("hist:run:r1") is None
+        history.add(RunEntry(f"r{i}", float(i), "u", "h", "pivot repro", (), "local"))
+    assert [e.id for e in History(state).latest(0)] == ["r4", "r3", "r2"]  # keep is remembered
+    assert len([k for k in state._data if k.startswith("hist:slot:")]) == 3  # no key outlives the cap
     assert [e.id for e in history.latest(2)] == ["r4", "r3"]
+    with pytest.raises(UserError):
+        history.find("r1")
+    assert History(state).find("r3").seq == 3
+
+    bigger = History(state, keep=10)  # a slot written under another keep is never misread
+    bigger.add(RunEntry("r5", 5.0, "u", "h", "pivot repro", (), "local"))
+    assert History(state).latest(1)[0].id == "r5"
+    assert all(e.seq == int(e.id[1:]) for e in History(state).latest(0))
