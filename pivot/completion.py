@@ -129,3 +129,11 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[str]:
         dotted = f"{prefix}{key}"
         keys += _flatten(value, dotted + ".") if isinstance(value, dict) else [dotted]
     return keys
+
+
+def run_ids(root: Path | None = None) -> list[str]:
+    """The newest runs' ids, for `pivot show` (reads the state DB; imports no pipeline)."""
+    from pivot.history import runs
+
+    root = root or _root()
+    return [] if root is None else [e.id for e in runs(50, root=root)]

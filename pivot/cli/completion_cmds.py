@@ -42,6 +42,12 @@ def _keys() -> list[str]:
     return config_keys()
 
 
+def _runs() -> list[str]:
+    from pivot.completion import run_ids
+
+    return run_ids()
+
+
 # (command path, parameter name) -> what completes it
 STAGE_ARGS = {("repro", "targets"), ("run", "stages"), ("status", "targets"), ("verify", "targets"),
               ("checkout", "targets"), ("commit", "stages"), ("push", "targets"), ("fetch", "targets"),
@@ -76,6 +82,8 @@ def attach(group: click.Group, prefix: str = "") -> None:
                 param._custom_shell_complete = _items(_remotes)
             elif key in KEY_ARGS:
                 param._custom_shell_complete = _items(_keys)
+            elif key == ("show", "run_id"):
+                param._custom_shell_complete = _items(_runs)
 
 
 def register(cli: click.Group) -> None:

@@ -66,6 +66,9 @@ def test_remote_names_and_config_keys(project: Path) -> None:
     assert complete(project, "pivot remote remove ") == ["backup", "team"]
     assert complete(project, "pivot config get hist") == ["history.keep"]
     assert "remotes.team.url" in complete(project, "pivot config set remotes.")
+    run_cli(project, "repro", "prep:clean")
+    (run_id,) = [r["id"] for r in run_cli(project, "history", "--json").json()["runs"]]
+    assert complete(project, f"pivot show {run_id[:9]}") == [run_id]
 
 
 def test_scripts_for_each_shell(project: Path) -> None:
