@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pivot import paths
+from pivot.errors import UserError
 from pivot.session import Session
 
 DEFAULT_DEBOUNCE_MS = 300
@@ -113,7 +114,15 @@ class Watcher:
             self._ready.set()
             return
         step_ms = max(10, min(50, int(self.debounce_s * 1000)))
-        with RustNotify([str(self.root)], False, False, 300, True, True) as notify:
+        try:
+            notify = RustNotify([str(self.root)], False, False, 300, True, True)
+        except OSError as exc:  # e.g. the inotify watch limit on a huge tree
+            self._error = UserError(
+                f"cannot watch {self.root} ({exc}); on Linux raise fs.inotify.max_user_watches "
+                "(sysctl), or move large data folders out of the project", path=str(self.root))
+            self._ready.set()
+            return
+        with notify:
             self._ready.set()  # the OS watches exist now: nothing written from here on is missed
             while not self._stop.is_set():
                 raw = notify.watch(step_ms, step_ms, 1000, self._stop)

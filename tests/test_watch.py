@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import pytest
 
+from pivot.watch import WatchSet
 from tests.fixtures.project import PIVOT, run_cli, write
 
 PIPELINE = """
@@ -239,3 +240,25 @@ def test_watch_keeps_one_cluster_client_across_runs(tmp_path: Path) -> None:
             proc.wait(timeout=10)
         client.close()  # type: ignore[no-untyped-call]
         cluster.close()  # type: ignore[no-untyped-call]
+
+
+WANTS = WatchSet(files=frozenset({"data.txt", "pipeline.py", "params.yaml", "helpers.py"}),
+                 folders=("images/",), outputs=frozenset({"upper.txt"}), output_folders=("shards/",), loaded=True)
+
+
+@pytest.mark.parametrize(("rel", "wanted"), [
+    ("data.txt", True), ("helpers.py", True), ("params.yaml", True), ("images/a/b.png", True),
+    ("sub/pipeline.py", True),  # a new pipeline anywhere
+    ("raw.csv.pvt", True),  # tracked data re-pinned
+    ("upper.txt", False), ("shards/part_aa", False),  # Pivot's own outputs
+    (".pivot/state.lmdb/data.mdb", False), (".pivot/cache/files/xx/yy", False), (".git/index", False),
+    ("__pycache__/helpers.cpython-311.pyc", False), ("sub/.venv/lib/x.py", False),
+    ("notes.md", False), ("other.py", False),  # not read by any stage
+])
+def test_what_a_change_must_touch(rel: str, wanted: bool) -> None:
+    assert WANTS.wants(rel) is wanted
+
+
+def test_before_the_first_load_any_source_counts() -> None:
+    assert WatchSet().wants("helpers.py") and WatchSet().wants("sub/params.yaml")
+    assert not WatchSet().wants("out.csv") and not WatchSet().wants(".pivot/x.py")
