@@ -107,8 +107,9 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
         if dry_run:
             report = RunReport(plan=s.static_plan(scope, force=forced))
             return report
+        asked = target_list(targets) or (["--all"] if all else [])  # as the user said it, for the history
         with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait), \
-                history.recording(s.ws.state, history_keep(s), run_id=run_id, targets=target_list(targets) or (["--all"] if all else [])) as rec:
+                history.recording(s.ws.state, history_keep(s), run_id=run_id, targets=asked) as rec:
             inputs = s.inputs(scope, force=forced)
             own = executor is None  # an executor passed in (watch mode) outlives this run
             rec.executor = make_executor(s, cluster, jobs=jobs, workers=workers) if own else executor

@@ -263,7 +263,7 @@ from pivot.cli import completion_cmds, doctor_cmds, history_cmds  # noqa: E402 -
 
 history_cmds.register(cli)
 doctor_cmds.register(cli)
-completion_cmds.register(cli)
+completion_cmds.register(cli)  # keep last: it gives the commands registered above their completers
 
 
 def main() -> None:
