@@ -89,3 +89,10 @@ def test_output_and_notice_events_map_to_the_schema(event: Event) -> None:
         assert line == {"event": "stage_output", "stage": "prep:clean", "stream": event.stream, "line": event.line}
     elif event.kind == "notice":
         assert line["event"] == "notice" and line["message"] == event.message
+
+
+def test_readme_documents_every_event() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("**`pivot repro --jsonl`**", 1)[1].split("**`pivot history", 1)[0]
+    kinds = [ref["$ref"].rsplit("/", 1)[-1] for ref in schema()["oneOf"]]
+    assert kinds and all(f"| `{kind}` |" in section for kind in kinds)
