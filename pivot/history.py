@@ -195,7 +195,7 @@ def recording(state: StateBase, keep: int, *, run_id: str | None, targets: Seque
         history.update(finish(_described(entry, rec), None, 1, f"{type(exc).__name__}: {exc}"))
         raise
     report = rec.report
-    history.update(finish(_described(entry, rec), report, 0 if report is None or report.ok else 1))
+    history.update(finish(_described(entry, rec), report, 1 if report is not None and report.failed else 0))
 
 
 def _described(entry: RunEntry, rec: Recording) -> RunEntry:
