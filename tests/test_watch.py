@@ -128,6 +128,7 @@ def test_each_edit_runs_exactly_what_it_affects(watched: Any) -> None:
 
     step(root / "data.txt", "bye\n", ["count", "upper"])
     assert (root / "upper.txt").read_text() == "BYE?" and (root / "count.txt").read_text().strip() == "4"
+    step(root / "data.txt", "bye  \n\n", ["upper"])  # same output after strip(): early cutoff spares count
     step(root / "params.yaml", "upper:\n  suffix: '!!'\n", ["count", "upper"])
     assert (root / "upper.txt").read_text() == "BYE!!"
     step(root / "helpers.py", "def shout(text: str) -> str:\n    return '<' + text.strip().upper() + '>'\n",
@@ -145,7 +146,7 @@ def test_each_edit_runs_exactly_what_it_affects(watched: Any) -> None:
     (root / "sub").mkdir()
     time.sleep(0.3)  # an editor saves into an existing folder
     step(root / "sub" / "pipeline.py", SUB, ["sub:copy"])  # a new pipeline.py is picked up
-    assert (root / "sub" / "copy.txt").read_text() == "bye\n"
+    assert (root / "sub" / "copy.txt").read_text() == "bye  \n\n"
     assert proc.poll() is None
 
     proc.send_signal(signal.SIGINT)
