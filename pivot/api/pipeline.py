@@ -46,11 +46,14 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
           upstream: bool = True, wait: bool = True, root: str | os.PathLike[str] | None = None,
           cwd: str | os.PathLike[str] | None = None, progress: Callable[[Any], None] | None = None,
           on_wait: Callable[[str], None] | None = None, extra_specs: Sequence[StageSpec] = (),
-          pipelines: Sequence[Pipeline] = ()) -> RunReport:
+          pipelines: Sequence[Pipeline] = (), run_id: str | None = None, executor: Any = None) -> RunReport:
     """Bring the targets (and, by default, their upstream) up to date.
 
     ``pipelines``: Pipelines defined outside pipeline.py files (a notebook), run with the project's.
+    ``run_id``: the id the run history records (default: a new one). ``executor``: reuse this
+    executor and leave it open (watch mode keeps one cluster client across runs).
     """
+    from pivot import history
     from pivot.engine import execute
     from pivot.notebook import default_progress
     from pivot.project.lock import project_lock
@@ -64,15 +67,29 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
         if dry_run:
             report = RunReport(plan=s.static_plan(scope, force=forced))
             return report
-        with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait):
+        asked = target_list(targets) or (["--all"] if all else [])  # as the user said it, for the history
+        with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait), \
+                history.recording(s.ws.state, history_keep(s), run_id=run_id, targets=asked) as rec:
             inputs = s.inputs(scope, force=forced)
-            executor = make_executor(s, cluster, jobs=jobs, workers=workers)
+            own = executor is None  # an executor passed in (watch mode) outlives this run
+            rec.executor = make_executor(s, cluster, jobs=jobs, workers=workers) if own else executor
             try:
-                report = execute(s, scope, inputs, executor, keep_going=keep_going, progress=progress)
-                report.dashboard = getattr(executor, "dashboard", None)
+                report = rec.report = execute(s, scope, inputs, rec.executor, keep_going=keep_going, progress=progress)
+                report.dashboard = getattr(rec.executor, "dashboard", None)
             finally:
-                executor.close()
+                if own:
+                    rec.executor.close()
         return report
+
+
+def history_keep(s: Session) -> int:
+    from pivot.history import DEFAULT_KEEP
+
+    raw = s.ws.config.get("history.keep", DEFAULT_KEEP)
+    try:
+        return int(raw)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f".pivot/config.yaml: history.keep {raw!r}: use a whole number", path=".pivot/config.yaml") from exc
 
 
 def _forced(s: Session, targets: Targets, force: bool) -> set[str]:

@@ -138,10 +138,20 @@ def status(targets: tuple[str, ...], all_: bool, explain: bool, quiet: bool, rem
 @click.option("--workers", type=int, default=None, help="Workers for --cluster local.")
 @click.option("--pull", is_flag=True, help="Fetch outputs and run-cache records from the remote first.")
 @click.option("--no-wait", is_flag=True, help="Exit instead of waiting when another pivot runs here.")
+@click.option("--watch", is_flag=True, help="Keep running: re-run what changed files affect (Ctrl-C stops).")
+@click.option("--jsonl", is_flag=True, help="Write one JSON event a line on stdout (schema in the README).")
+@click.option("--debounce", "debounce_ms", type=click.IntRange(min=0), default=None, metavar="MS",
+              help="--watch: quiet time before re-planning (default: config watch.debounce or 300).")
 @json_option
 def repro(targets: tuple[str, ...], all_: bool, force: bool, dry_run: bool, explain: bool, jobs: int | None,
-          keep_going: bool, cluster: str | None, workers: int | None, pull: bool, no_wait: bool, as_json: bool) -> None:
+          keep_going: bool, cluster: str | None, workers: int | None, pull: bool, no_wait: bool, watch: bool,
+          jsonl: bool, debounce_ms: int | None, as_json: bool) -> None:
     """Bring the targets and their upstream up to date, running only what changed."""
+    if (watch or jsonl) and not dry_run:
+        from pivot.cli.stream_cmds import StreamOptions, repro_stream
+
+        return repro_stream(StreamOptions(list(targets), all_, force, keep_going, jobs, cluster, workers, no_wait,
+                                          pull, jsonl, debounce_ms), watch=watch)
     _run(list(targets), all_=all_, force=force, dry_run=dry_run, explain=explain, jobs=jobs, keep_going=keep_going,
          cluster=cluster, workers=workers, pull=pull, no_wait=no_wait, as_json=as_json, upstream=True)
 
@@ -261,6 +271,11 @@ cli.add_command(show_cmds.params)
 cli.add_command(show_cmds.plots)
 cli.add_command(show_cmds.diff)
 cli.add_command(show_cmds.get)
+from pivot.cli import completion_cmds, doctor_cmds, history_cmds  # noqa: E402 - registered after the core commands
+
+history_cmds.register(cli)
+doctor_cmds.register(cli)
+completion_cmds.register(cli)  # keep last: it gives the commands registered above their completers
 
 
 def main() -> None:

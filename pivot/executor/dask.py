@@ -83,6 +83,13 @@ class DaskExecutor(Executor):
                 self.client, self._cluster, self._owns_client = client, cluster, owns
             return self.client
 
+    def refresh_code(self) -> None:
+        """Ship the project's code again (isolated mode): an executor kept across runs (watch
+        mode) must not run the code of the first run. Shared mode workers read it from disk."""
+        with self._lock:
+            if self.client is not None and self.isolated and self._target is not None:
+                _ship_code(self.client, self._target[2], self._target[3])
+
     def submit(self, task: StageTask, *, priority: int = 0) -> Future[StageResult]:
         outer: Future[StageResult] = Future()
         self.open()
