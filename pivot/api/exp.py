@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Sequence
@@ -25,7 +26,8 @@ def exp_run(set_params: Sequence[str] = (), targets: Targets = None, *, name: st
 
     Every experiment runs in its own working copy; all of them are planned and run as one
     batch, so a stage whose stage key several experiments share runs once."""
-    from pivot.api.pipeline import make_executor
+    from pivot import history
+    from pivot.api.pipeline import history_keep, make_executor
 
     with session(root, cwd) as s:
         queue_file = s.ws.layout.state_dir / QUEUE
@@ -38,14 +40,29 @@ def exp_run(set_params: Sequence[str] = (), targets: Targets = None, *, name: st
         if queue:
             _write_queue(queue_file, [*_read_queue(queue_file), *planned])
             return []
-        executor = make_executor(s, cluster, jobs=jobs, workers=workers)
-        try:
-            outcomes = run_experiments(s.root, s.ws.cache_url, planned, target_list(targets), executor)
-        finally:
-            executor.close()
+        with history.recording(s.ws.state, history_keep(s), run_id=None,
+                               targets=[f"exp:{p.name}" for p in planned]) as rec:
+            rec.executor = make_executor(s, cluster, jobs=jobs, workers=workers)
+            try:
+                outcomes = run_experiments(s.root, s.ws.cache_url, planned, target_list(targets), rec.executor)
+            finally:
+                rec.executor.close()
+            rec.report = _combined(outcomes)
         if run_all:
             queue_file.unlink(missing_ok=True)
         return outcomes
+
+
+def _combined(outcomes: list[ExpOutcome]) -> Any:
+    """One report for the run history: every experiment's stages, named ``EXP/stage``."""
+    from pivot.results import RunReport
+
+    combined = RunReport()
+    for o in outcomes:
+        for stage, outcome in o.report.outcomes.items():
+            name = f"{o.record.name}/{stage}"
+            combined.outcomes[name] = dataclasses.replace(outcome, stage=name)
+    return combined
 
 
 def exp_show(*, sort_by: str | None = None, only_changed: bool = False,

@@ -147,6 +147,9 @@ def test_queue_then_run_all(tmp_path: Path) -> None:
     out = run_cli(root, "exp", "run", "--run-all", "--json").json()["experiments"]
     assert sorted(e["params"]["train.depth"] for e in out) == [4, 6]
     assert not (root / ".pivot" / "exp-queue.json").exists()
+    (entry,) = run_cli(root, "history", "--json").json()["runs"]  # an exp run is recorded like a repro
+    assert sorted(entry["targets"]) == sorted(f"exp:{e['name']}" for e in out) and entry["exit_code"] == 0
+    assert sum(s["status"] == "ran" for s in entry["stages"]) == 6  # prepare, featurize once; train, evaluate twice
 
 
 def test_user_errors_are_one_line(tmp_path: Path) -> None:
