@@ -245,6 +245,9 @@ def _register_optional() -> None:
     except ImportError:  # pragma: no cover - the remote commands are always shipped
         return
     remote_cmds.register(cli)
+    from pivot.cli import migrate_cmds  # import-dvc, export-dvc
+
+    migrate_cmds.register(cli)
 
 
 _register_optional()

@@ -1,0 +1,112 @@
+"""`pivot export-dvc`: a dvc.yaml per pipeline folder, so DVC users can run the project.
+
+Shell stages map field by field (the inverse of import-dvc). A Python stage gets
+``cmd: python -m pivot.migrate.run_stage <identity>``, which runs the function in place
+the way Pivot's worker does; its pipeline.py is listed as a dependency so DVC re-runs it
+when the file changes (helper modules it imports are not listed).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pivot import paths
+from pivot.errors import UserError
+from pivot.project.spec import OutKind, StageSpec
+
+
+def export_dvc(out: Path | None = None, *, force: bool = False, root: Path | None = None) -> list[str]:
+    """Write the dvc.yaml files (into ``out``, default the project); returns what was written."""
+    from pivot import api
+
+    root = api.find_root(root)
+    dest = (out or root).resolve()
+    by_dir: dict[str, dict[str, Any]] = {}
+    specs = api.list_stages(root)
+    for spec in specs:
+        by_dir.setdefault(spec.pipeline_dir, {})[spec.name] = stage_entry(spec)
+    targets = {folder: dest / folder / "dvc.yaml" for folder in by_dir}
+    existing = [t for t in targets.values() if t.exists()]
+    if existing and not force:
+        raise UserError(f"{existing[0]} already exists; use --force to overwrite it", path=str(existing[0]))
+    written = []
+    for folder, stages in by_dir.items():
+        targets[folder].parent.mkdir(parents=True, exist_ok=True)
+        targets[folder].write_text(yaml.safe_dump({"stages": stages}, sort_keys=False, width=1000), encoding="utf-8")
+        written.append(str(targets[folder].relative_to(dest)))
+    if dest != root:
+        written.extend(_copy_params(root, dest, _params_files(specs)))
+    return written
+
+
+def stage_entry(spec: StageSpec) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    if spec.cmd is not None:
+        entry["cmd"] = spec.cmd[0] if len(spec.cmd) == 1 else list(spec.cmd)
+        deps = [paths.strip_dir(d.written) for d in spec.deps]
+    else:
+        entry["cmd"] = f"python -m pivot.migrate.run_stage {spec.identity}"
+        deps = [*(paths.strip_dir(d.written) for d in spec.deps), Path(spec.pipeline_file).name]
+    if deps:
+        entry["deps"] = deps
+    params = _params(spec)
+    if params:
+        entry["params"] = params
+    outs = [_out(o.written, o.kind) for o in spec.outs if o.kind is not OutKind.METRIC]
+    metrics = [{paths.strip_dir(o.written): {"cache": False}} for o in spec.outs if o.kind is OutKind.METRIC]
+    if outs:
+        entry["outs"] = outs
+    if metrics:
+        entry["metrics"] = metrics
+    if spec.always_run:
+        entry["always_changed"] = True
+    return entry
+
+
+def _out(written: str, kind: OutKind) -> Any:
+    path = paths.strip_dir(written)
+    return {path: {"persist": True}} if kind is OutKind.INCREMENTAL else path
+
+
+def _params(spec: StageSpec) -> list[Any]:
+    """Shell keys as DVC params (``FILE:key`` -> ``{FILE: [key]}``); a Python stage's section."""
+    plain: list[Any] = []
+    files: dict[str, list[str]] = {}
+    for key in spec.param_keys:
+        file, sep, name = key.rpartition(":")
+        if sep and file.endswith((".yaml", ".yml")):
+            files.setdefault(file, []).append(name)
+        else:
+            plain.append(key)
+    if spec.cmd is None and spec.params is not None:
+        plain.append(spec.name.split("@", 1)[0])  # Python stages read params.yaml[<base name>]
+    return plain + [{file: keys} for file, keys in files.items()]
+
+
+def _params_files(specs: Iterable[StageSpec]) -> set[str]:
+    found = set()
+    for spec in specs:
+        if spec.param_keys or spec.params is not None:
+            found.add(paths.normalize("params.yaml", base=spec.pipeline_dir) if spec.pipeline_dir else "params.yaml")
+        for key in spec.param_keys:
+            file, sep, _ = key.rpartition(":")
+            if sep and file.endswith((".yaml", ".yml")):
+                found.add(paths.normalize(file, base=spec.pipeline_dir))
+    return found
+
+
+def _copy_params(root: Path, dest: Path, files: set[str]) -> list[str]:
+    """DVC reads params from beside its dvc.yaml: copy the ones the stages use (never overwrite)."""
+    copied = []
+    for rel in sorted(files):
+        src, target = root / rel, dest / rel
+        if src.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target)
+            copied.append(rel)
+    return copied
