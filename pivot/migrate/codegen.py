@@ -11,14 +11,16 @@ its outputs become tracked data and its call is written commented out.
 from __future__ import annotations
 
 import keyword
+import os
 import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pivot.migrate.dvcfiles import DvcStage
-from pivot.migrate.resolve import DEFAULT_PARAMS
+from pivot.migrate.resolve import DEFAULT_PARAMS, Ref
 
 WIDTH = 110
 
@@ -35,6 +37,19 @@ class Marker:
 
 
 @dataclass
+class Live:
+    """A command with values DVC reads from a params/vars file on every run: written as an
+    f-string over that file, so an edited value changes the command as it does in DVC."""
+
+    parts: tuple[str | Ref, ...]
+    text: str  # the command as resolved now
+    code: str = ""  # set by ``render`` once the files have variable names
+
+    def __repr__(self) -> str:
+        return self.code or py_str(self.text)
+
+
+@dataclass
 class Converted:
     """One stage as ``register_cmd`` keyword arguments, plus what the conversion had to note."""
 
@@ -48,8 +63,11 @@ def convert(stage: DvcStage, is_dir: Callable[[str], bool]) -> Converted:
     """``is_dir(path)``: whether a path (relative to the dvc.yaml folder) is a folder."""
     conv = Converted(stage, {})
     prefix = f"cd {shlex.quote(stage.wdir)} && " if stage.wdir else ""
-    cmds = [stage.cmd] if isinstance(stage.cmd, str) else list(stage.cmd)
-    cmds = [prefix + c for c in cmds]
+    texts = [stage.cmd] if isinstance(stage.cmd, str) else list(stage.cmd)
+    cmds: list[str | Live] = []
+    for i, text in enumerate(texts):
+        parts = stage.cmd_parts[i] if i < len(stage.cmd_parts) else None
+        cmds.append(Live((prefix, *parts), prefix + text) if parts else prefix + text)
     conv.kwargs["cmd"] = cmds[0] if isinstance(stage.cmd, str) else cmds
     params = _params(stage, conv)
     deps = [_dir(stage.stage_path(d), is_dir) for d in stage.deps] + conv.file_deps
@@ -106,8 +124,9 @@ def _params(stage: DvcStage, conv: Converted) -> list[str]:
 # ---------------------------------------------------------------- rendering
 
 
-def render(pipeline_name: str, shown: str, converted: Sequence[Converted]) -> str:
-    """The pipeline.py text for one dvc.yaml's stages, in dvc.yaml order."""
+def render(pipeline_name: str, shown: str, converted: Sequence[Converted], here: Path) -> str:
+    """The pipeline.py text for one dvc.yaml's stages, in dvc.yaml order (``here``: its folder)."""
+    files = _live_files(converted, here)
     body: list[str] = []
     used: set[str] = set()
     index = 0
@@ -124,10 +143,63 @@ def render(pipeline_name: str, shown: str, converted: Sequence[Converted]) -> st
     imports = ", ".join(sorted(["Pipeline", *markers]))
     head = (f'"""Pipeline {py_str(pipeline_name)}, converted from {shown} by `pivot import-dvc`.\n\n'
             "Edit freely: this file is now the pipeline (the DVC files are left as they were).\n"
-            '"""\n\n'
-            f"from pivot import {imports}\n\n"
-            f"pipeline = Pipeline({py_str(pipeline_name)})\n")
+            '"""\n\n')
+    if files:
+        head += "from pathlib import Path\n\nimport yaml\n\n"
+    head += f"from pivot import {imports}\n\n"
+    if files:
+        head += ("# Values DVC interpolates into commands from these files (`${...}`), read on every\n"
+                 "# load as DVC reads them on every run: editing one changes those commands.\n"
+                 "HERE = Path(__file__).parent\n")
+        head += "".join(f"{name} = yaml.safe_load((HERE / {py_str(rel)}).read_text())\n"
+                        for name, rel in files.values())
+        head += "\n"
+    head += f"pipeline = Pipeline({py_str(pipeline_name)})\n"
     return head + "\n" + "\n\n".join(body) + "\n"
+
+
+def _lives(converted: Sequence[Converted]) -> list[Live]:
+    found: list[Live] = []
+    for conv in converted:
+        cmd = conv.kwargs.get("cmd")
+        found.extend(c for c in (cmd if isinstance(cmd, list) else [cmd]) if isinstance(c, Live))
+    return found
+
+
+def _live_files(converted: Sequence[Converted], here: Path) -> dict[str, tuple[str, str]]:
+    """Name the files live commands read (absolute path -> (variable, path from ``here``)) and
+    write each live command's f-string; a command that cannot be one stays a constant."""
+    files: dict[str, tuple[str, str]] = {}
+    used: set[str] = {"pipeline", "yaml", "Path", "HERE"}
+    for live in _lives(converted):
+        refs = [p for p in live.parts if isinstance(p, Ref) and p.file.endswith((".yaml", ".yml", ".json"))]
+        if len(refs) != sum(isinstance(p, Ref) for p in live.parts):
+            continue
+        for ref in refs:
+            if ref.file not in files:
+                name = _identifier(f"{Path(ref.file).stem}_{Path(ref.file).suffix.lstrip('.')}", used)
+                files[ref.file] = (name, Path(os.path.relpath(ref.file, here)).as_posix())
+        live.code = _fstring(live.parts, {f: v[0] for f, v in files.items()}) or ""
+    return {f: v for f, v in files.items() if any(f"{v[0]}[" in live.code for live in _lives(converted))}
+
+
+def _fstring(parts: Sequence[str | Ref], names: dict[str, str]) -> str | None:
+    literal = "".join(p for p in parts if isinstance(p, str))
+    quote = '"' if '"' not in literal else "'" if "'" not in literal else None
+    if quote is None:
+        return None
+    inner = "'" if quote == '"' else '"'
+    body = ""
+    for part in parts:
+        if isinstance(part, str):
+            body += (part.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
+                     .replace("{", "{{").replace("}", "}}"))
+            continue
+        if any(isinstance(k, str) and (inner in k or "\\" in k) for k in part.keys):
+            return None
+        body += "{" + names[part.file] + "".join(
+            f"[{inner}{k}{inner}]" if isinstance(k, str) else f"[{k}]" for k in part.keys) + "}"
+    return f"f{quote}{body}{quote}"
 
 
 def _comment(stage: DvcStage) -> list[str]:

@@ -42,6 +42,9 @@ class DvcStage:
     frozen: bool = False
     always_changed: bool = False
     desc: str | None = None
+    # Per command: its text split into literals and values read from params/vars files, which
+    # DVC interpolates afresh on every run (None: nothing to keep live).
+    cmd_parts: tuple[tuple[str | tpl.Ref, ...] | None, ...] = ()
 
     @property
     def variant(self) -> str | None:
@@ -132,7 +135,19 @@ def _entry(here: Path, folder: str, name: str, group: str | None, kind: str, bod
     deps = tuple(_dep(d) for d in data.get("deps") or [])
     outs = tuple(o for section in ("outs", "metrics", "plots") for o in _outs(data.get(section) or [], section))
     return DvcStage(folder, name, group, kind, cmd, wdir, deps, outs, _params(data.get("params") or []),
-                    bool(data.get("frozen")), bool(data.get("always_changed")), data.get("desc"))
+                    bool(data.get("frozen")), bool(data.get("always_changed")), data.get("desc"),
+                    _cmd_parts(body["cmd"], cmd, ctx))
+
+
+def _cmd_parts(raw: Any, resolved: str | list[str], ctx: tpl.Context) -> tuple[tuple[str | tpl.Ref, ...] | None, ...]:
+    templates = [raw] if isinstance(raw, str) else raw
+    if not isinstance(templates, list) or len(templates) != (1 if isinstance(resolved, str) else len(resolved)):
+        return ()
+    found = []
+    for template in templates:
+        split = tpl.parts(template, ctx) if isinstance(template, str) else None
+        found.append(tuple(split) if split is not None else None)
+    return tuple(found)
 
 
 def _dep(value: Any) -> str:
@@ -181,7 +196,7 @@ class DvcTracked:
 
 
 def find_dot_dvc(root: Path) -> list[str]:
-    found = []
+    found: list[str] = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
         rel = Path(folder).relative_to(root).as_posix()

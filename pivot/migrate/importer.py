@@ -48,7 +48,8 @@ def import_dvc(root: Path, *, dry_run: bool = False, force: bool = False,
     converted = {f.folder: _convert_file(root, f, report) for f in files}
     for f in files:
         rel = posixpath.join(f.folder, "pipeline.py")
-        report.pipelines[rel] = codegen.render(_pipeline_name(root, f.folder), _shown(f.folder), converted[f.folder])
+        report.pipelines[rel] = codegen.render(_pipeline_name(root, f.folder), _shown(f.folder), converted[f.folder],
+                                               root / f.folder)
     notes.project_notes(root, report.notes)
     if dry_run:
         return report

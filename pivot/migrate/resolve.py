@@ -21,7 +21,7 @@ import itertools
 import re
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ class Context:
 
     data: dict[str, Any]
     imports: dict[str, list[str] | None]
+    # dotted path -> the file its value came from (None: inline vars, item, key)
+    sources: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def for_file(cls, folder: Path, vars_: Sequence[Any], shown: str) -> Context:
@@ -53,7 +55,7 @@ class Context:
     def copy(self) -> Context:
         import copy
 
-        return Context(copy.deepcopy(self.data), copy.deepcopy(self.imports))
+        return Context(copy.deepcopy(self.data), copy.deepcopy(self.imports), dict(self.sources))
 
     def load_vars(self, folder: Path, vars_: Sequence[Any], shown: str) -> None:
         if not isinstance(vars_, list):
@@ -85,33 +87,55 @@ class Context:
             if missing:
                 raise TemplateError(f"{shown}: {name} has no key {missing[0]!r}", path=shown)
             data = {k: data[k] for k in keys}
-        self.merge(data, shown)
+        self.merge(data, shown, source=key)
         self.imports[key] = keys if key not in self.imports else [*(self.imports[key] or []), *(keys or [])]
 
-    def merge(self, update: Mapping[str, Any], shown: str) -> None:
-        _merge(self.data, update, shown, "")
+    def merge(self, update: Mapping[str, Any], shown: str, source: str | None = None) -> None:
+        added: list[str] = []
+        _merge(self.data, update, shown, "", added)
+        for path in added:
+            if source is None:
+                self.sources.pop(path, None)
+            else:
+                self.sources[path] = source
 
     def select(self, expr: str) -> Any:
+        return self.locate(expr)[0]
+
+    def locate(self, expr: str) -> tuple[Any, tuple[str | int, ...]]:
+        """The value ``${expr}`` selects and its path of keys and list indexes."""
         node: Any = self.data
+        keys: list[str | int] = []
         for part in expr.replace("[", ".").replace("]", "").split("."):
             part = part.strip()
             try:
-                node = node[int(part)] if isinstance(node, list) else node[part]
+                key: str | int = int(part) if isinstance(node, list) else part
+                node = node[key]
             except (KeyError, IndexError, ValueError, TypeError) as exc:
                 raise TemplateError(f"could not find '{expr}'") from exc
-        return node
+            keys.append(key)
+        return node, tuple(keys)
+
+    def source_of(self, keys: tuple[str | int, ...]) -> str | None:
+        """The file a selected value came from (the longest recorded prefix of its path)."""
+        for n in range(len(keys), 0, -1):
+            found = self.sources.get(".".join(str(k) for k in keys[:n]))
+            if found is not None or ".".join(str(k) for k in keys[:n]) in self.sources:
+                return found
+        return None
 
 
-def _merge(into: dict[str, Any], update: Mapping[str, Any], shown: str, prefix: str) -> None:
+def _merge(into: dict[str, Any], update: Mapping[str, Any], shown: str, prefix: str, added: list[str]) -> None:
     for key, value in update.items():
         if not isinstance(key, str):
             continue  # DVC ignores non-string keys for interpolation
         if isinstance(into.get(key), Mapping) and isinstance(value, Mapping):
-            _merge(into[key], value, shown, f"{prefix}{key}.")
+            _merge(into[key], value, shown, f"{prefix}{key}.", added)
         elif key in into:
             raise TemplateError(f"{shown}: cannot redefine '{prefix}{key}' (vars)", path=shown)
         else:
             into[key] = value
+            added.append(f"{prefix}{key}")
 
 
 def read_values(path: Path, shown: str) -> dict[str, Any]:
@@ -233,4 +257,35 @@ def with_values(ctx: Context, values: Mapping[str, Any]) -> Context:
     """A copy of ``ctx`` with ``item``/``key`` set for one variant (they replace any global)."""
     new = ctx.copy()
     new.data.update(values)
+    for name in values:
+        new.sources.pop(name, None)
     return new
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A value interpolated from a params/vars file: DVC reads it again on every run."""
+
+    file: str  # absolute path of the file
+    keys: tuple[str | int, ...]
+
+
+def parts(template: str, ctx: Context) -> list[str | Ref] | None:
+    """``template`` resolved into literal text and file-sourced references, or None when no
+    reference can stay live (a reference renders like DVC only for strings and numbers)."""
+    matches = list(_EXPR.finditer(template))
+    found: list[str | Ref] = []
+    index, live = 0, False
+    for match in matches:
+        value, keys = ctx.locate(match["inner"])
+        source = ctx.source_of(keys)
+        literal = template[index:match.start()].replace("\\${", "${")
+        found.append(literal)
+        if source is not None and isinstance(value, str | int | float) and not isinstance(value, bool):
+            found.append(Ref(source, keys))
+            live = True
+        else:
+            found.append(to_str(value, flags=True))
+        index = match.end()
+    found.append(template[index:].replace("\\${", "${"))
+    return [p for p in found if p != ""] if live else None
