@@ -152,18 +152,19 @@ def _track_frozen(root: Path, files: list[dvcfiles.DvcFile], converted: dict[str
 
 def _adopt_stages(root: Path, files: list[dvcfiles.DvcFile], converted: dict[str, list[codegen.Converted]],
                   report: ImportReport, say: Progress) -> None:
-    candidates = []
+    candidates: dict[str, _adopt.Verdict] = {}
+    cache = objects.DvcCache(root)
     for f in files:
         for conv in converted[f.folder]:
             if conv.stage.frozen:
                 continue
             identity = _identity(conv.stage)
-            reason = _adopt.mismatch(root, conv.stage, f.lock.get(conv.stage.name))
-            if reason is None:
-                candidates.append(identity)
+            verdict = _adopt.check(root, conv.stage, f.lock.get(conv.stage.name), cache)
+            if verdict.reason is None:
+                candidates[identity] = verdict
             else:
-                report.not_adopted[identity] = reason
-                report.notes.unadopted.append(f"{identity}: {reason}")
+                report.not_adopted[identity] = verdict.reason
+                report.notes.unadopted.append(f"{identity}: {verdict.reason}")
     _adopt.adopt(root, candidates)
-    report.adopted = candidates
+    report.adopted = list(candidates)
     say(f"adopted {len(candidates)} stage result(s); {len(report.not_adopted)} stage(s) will run")

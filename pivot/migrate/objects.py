@@ -22,6 +22,7 @@ from pivot.fingerprint.trees import (
     ArtifactHash,
     TreeEntry,
     file_executable,
+    hash_file,
     manifest_bytes,
     tree_hash,
 )
@@ -97,6 +98,23 @@ class DvcCache:
             if candidate.is_file():
                 return candidate
         return None
+
+    def pivot_digest(self, md5: str, legacy: bool) -> str | None:
+        """Pivot's digest of the content DVC recorded as ``md5``, from DVC's cache (None: not there)."""
+        src = self.object_path(md5)
+        if src is None:
+            return None
+        if not md5.endswith(".dir"):
+            return str(hash_file(src)) if md5_matches(src, md5, legacy) else None
+        if hashlib.md5(src.read_bytes()).hexdigest() + ".dir" != md5:
+            return None
+        entries = []
+        for row in json.loads(src.read_bytes()):
+            obj = self.object_path(str(row["md5"]))
+            if obj is None or not md5_matches(obj, str(row["md5"]), legacy):
+                return None
+            entries.append(TreeEntry(paths.normalize(str(row["relpath"])), hash_file(obj), obj.stat().st_size, False))
+        return str(tree_hash(entries).digest)
 
     def import_file(self, odb: ObjectStore, md5: str, legacy: bool) -> tuple[Digest, int]:
         src = self.object_path(md5)
