@@ -155,3 +155,9 @@ def test_changed_stage_runs_first_as_in_dvc_and_dry_run_writes_nothing(dvc_done:
     assert pivot_ran(root) == dvc_ran(dvc(twin, "repro", "-P").stdout) == {"p1:evaluate", "p2:collect", "p2:count", *ALWAYS}
     assert outputs(root) == outputs(twin)
     assert (root / "p1" / "models" / "large.txt").read_text() != "edited by hand\n"
+    # Adopted results are in the run cache, as in DVC's: an edit reverted is restored, not re-run.
+    for new, expect in (("0.5", {"split@us", "split@eu", "report", "p2:collect", "p2:count"}), ("0.1", set())):
+        for project in (root, twin):
+            _replace("params.yaml", r"lr: [0-9.]+", f"lr: {new}")(project, 0)
+        assert pivot_ran(root) == dvc_ran(dvc(twin, "repro", "-P").stdout) == expect | ALWAYS, new
+        assert outputs(root) == outputs(twin)
