@@ -29,7 +29,7 @@ def project_notes(root: Path, notes: Notes) -> None:
     parser = configparser.ConfigParser()
     parser.read([root / ".dvc" / "config", root / ".dvc" / "config.local"])
     for section in parser.sections():
-        match = re.fullmatch(r'\s*remote\s+"(.+)"\s*', section)
+        match = re.fullmatch(r"""\s*'?remote\s+"(.+)"'?\s*""", section)  # DVC writes ['remote "name"']
         if match and parser.has_option(section, "url"):
             url = parser.get(section, "url")
             notes.todo.append(f"DVC remote {match[1]!r}: run `pivot remote add {match[1]} {url}` "
