@@ -62,6 +62,9 @@ class Converted:
 def convert(stage: DvcStage, is_dir: Callable[[str], bool]) -> Converted:
     """``is_dir(path)``: whether a path (relative to the dvc.yaml folder) is a folder."""
     conv = Converted(stage, {})
+    if stage.pivot_name != stage.name:
+        conv.notes.append(f"stage {stage.name!r} is named {stage.pivot_name!r} (Pivot names allow letters, digits, "
+                          "'_', '.', '-' and one '@')")
     prefix = f"cd {shlex.quote(stage.wdir)} && " if stage.wdir else ""
     texts = [stage.cmd] if isinstance(stage.cmd, str) else list(stage.cmd)
     cmds: list[str | Live] = []
@@ -70,8 +73,8 @@ def convert(stage: DvcStage, is_dir: Callable[[str], bool]) -> Converted:
         cmds.append(Live((prefix, *parts), prefix + text) if parts else prefix + text)
     conv.kwargs["cmd"] = cmds[0] if isinstance(stage.cmd, str) else cmds
     params = _params(stage, conv)
-    deps = [_dir(stage.stage_path(d), is_dir) for d in stage.deps] + conv.file_deps
-    outs = [_out(stage, o, is_dir, conv) for o in stage.outs]
+    deps = [_dir(stage.stage_path(d), is_dir) for d in stage.deps if _local(stage, d, conv)] + conv.file_deps
+    outs = [_out(stage, o, is_dir, conv) for o in stage.outs if _local(stage, o.path, conv)]
     if deps:
         conv.kwargs["deps"] = deps
     if outs:
@@ -81,6 +84,14 @@ def convert(stage: DvcStage, is_dir: Callable[[str], bool]) -> Converted:
     if stage.always_changed:
         conv.kwargs["always_run"] = True
     return conv
+
+
+def _local(stage: DvcStage, path: str, conv: Converted) -> bool:
+    """DVC's external paths (URLs, absolute paths) have no Pivot equivalent: noted and left out."""
+    if "://" in path or path.startswith("/"):
+        conv.notes.append(f"stage {stage.name!r}: external path {path!r} left out (Pivot tracks project files only)")
+        return False
+    return True
 
 
 def _dir(path: str, is_dir: Callable[[str], bool]) -> str:
@@ -213,7 +224,7 @@ def _comment(stage: DvcStage) -> list[str]:
 
 
 def _render_single(conv: Converted) -> str:
-    call = _call("pipeline.register_cmd", [py_str(conv.stage.name)], conv.kwargs)
+    call = _call("pipeline.register_cmd", [py_str(conv.stage.pivot_name)], conv.kwargs)
     if conv.stage.frozen:
         call = "\n".join(f"# {line}" for line in call.splitlines())
     return "\n".join([*_comment(conv.stage), call])
@@ -224,18 +235,19 @@ def _render_group(group: Sequence[Converted], used: set[str]) -> str:
     keys = list(dict.fromkeys(k for c in group for k in c.kwargs))
     common = {k: group[0].kwargs[k] for k in keys
               if all(k in c.kwargs and repr(c.kwargs[k]) == repr(group[0].kwargs[k]) for c in group)}
-    table = _identifier(f"{first.group}_variants", used)
+    base = first.pivot_name.partition("@")[0]
+    table = _identifier(f"{base}_variants", used)
     rows = []
     for conv in group:
         varying = {k: v for k, v in conv.kwargs.items() if k not in common}
         rows.append(f"    {py_str(conv.stage.variant or '')}: {_dict(varying, 8)},")
     kind = "foreach/do" if first.kind == "foreach" else "matrix"
-    lines = [f"# {first.group}: one stage per variant (DVC {kind}), named {first.group}@<variant>", *_comment(first)]
+    lines = [f"# {first.group}: one stage per variant (DVC {kind}), named {base}@<variant>", *_comment(first)]
     lines.append(f"{table} = {{")
     lines.extend(rows)
     lines.append("}")
     lines.append(f"for variant, varying in {table}.items():")
-    args = [f'f"{first.group}@{{variant}}"']
+    args = [f'f"{base}@{{variant}}"']
     call = _call("pipeline.register_cmd", args, common, extra="**varying", indent=4)
     lines.append(call)
     return "\n".join(lines)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,18 @@ class DvcStage:
 
     @property
     def variant(self) -> str | None:
-        return self.name.split("@", 1)[1] if self.group else None
+        return pivot_name(self.name.split("@", 1)[1]) if self.group else None
+
+    @property
+    def pivot_name(self) -> str:
+        """The name in Pivot: DVC's, with characters Pivot's names refuse (a foreach over
+        paths gives ``stage@data/a.csv``) replaced by "_"."""
+        group, at, variant = self.name.partition("@")
+        return pivot_name(group) + (at + pivot_name(variant) if at else "")
+
+    @property
+    def identity(self) -> str:
+        return f"{self.folder}:{self.pivot_name}" if self.folder else self.pivot_name
 
     def stage_path(self, written: str) -> str:
         """A path DVC resolves against ``wdir``, relative to the dvc.yaml's folder instead."""
@@ -65,6 +77,11 @@ class DvcFile:
     top_level: list[str] = field(default_factory=list)  # top-level sections besides stages/vars
 
 
+def pivot_name(part: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9_.\-]", "_", part)
+    return cleaned if re.match(r"[A-Za-z0-9_]", cleaned) else f"_{cleaned}"
+
+
 def find_dvc_yamls(root: Path) -> list[str]:
     """Root-relative folders holding a dvc.yaml, sorted (the root first)."""
     found = []
@@ -79,11 +96,11 @@ def find_dvc_yamls(root: Path) -> list[str]:
 def read_dvc_file(root: Path, folder: str) -> DvcFile:
     here = root / folder
     shown = f"{folder}/dvc.yaml" if folder else "dvc.yaml"
-    doc = _load(here / "dvc.yaml", shown) or {}
+    doc = _load(here / "dvc.yaml", shown)
     result = DvcFile(folder, top_level=[k for k in doc if k not in ("stages", "vars")])
     lock_path = here / "dvc.lock"
     if lock_path.is_file():
-        result.lock = dict((_load(lock_path, shown.replace(".yaml", ".lock")) or {}).get("stages") or {})
+        result.lock = dict(_load(lock_path, shown.replace(".yaml", ".lock")).get("stages") or {})
     try:
         ctx = tpl.Context.for_file(here, doc.get("vars") or [], shown)
     except tpl.TemplateError as exc:
@@ -97,11 +114,9 @@ def read_dvc_file(root: Path, folder: str) -> DvcFile:
     return result
 
 
-def _load(path: Path, shown: str) -> dict[str, Any] | None:
-    data = yamlio.load(path.read_text(encoding="utf-8"))
-    if data is not None and not isinstance(data, dict):
-        raise tpl.TemplateError(f"{shown}: expected a mapping at the top level", path=shown)
-    return data
+def _load(path: Path, shown: str) -> dict[str, Any]:
+    """A DVC file's mapping; a file that is not valid YAML is a one-line user error naming it."""
+    return yamlio.read_mapping(path, shown)
 
 
 def _stages(here: Path, folder: str, name: str, body: dict[str, Any], ctx: tpl.Context,
@@ -206,7 +221,7 @@ def find_dot_dvc(root: Path) -> list[str]:
 
 def read_dot_dvc(root: Path, rel: str) -> tuple[list[DvcTracked], str | None]:
     """The data a .dvc file tracks, or why it is not converted (imports have deps)."""
-    doc = _load(root / rel, rel) or {}
+    doc = _load(root / rel, rel)
     if doc.get("deps"):
         dep = doc["deps"][0] if isinstance(doc["deps"], list) and doc["deps"] else {}
         kind = "dvc import" if isinstance(dep, Mapping) and dep.get("repo") else "dvc import-url"

@@ -99,7 +99,7 @@ def _convert_file(root: Path, f: dvcfiles.DvcFile, report: ImportReport) -> list
 
 
 def _identity(stage: dvcfiles.DvcStage) -> str:
-    return f"{stage.folder}:{stage.name}" if stage.folder else stage.name
+    return stage.identity
 
 
 def _import_tracked(root: Path, report: ImportReport, say: Progress) -> None:

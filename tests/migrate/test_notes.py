@@ -37,3 +37,23 @@ def test_notes_list_remotes_imports_experiments_templates_and_unresolved(tmp_pat
     assert "ok: not in dvc.lock (DVC never ran it)" in notes
     assert report["not_adopted"] == {"ok": "not in dvc.lock (DVC never ran it)"}
     assert 'pipeline.register_cmd("ok", cmd="echo ok > ok.txt", outs=["ok.txt"])' in (tmp_path / "pipeline.py").read_text()
+
+
+def test_names_pivot_refuses_are_cleaned_and_external_paths_left_out(tmp_path: Path) -> None:
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  per_file:\n    foreach: [data/a.csv, data/b.csv]\n    do:\n"
+        "      cmd: wc -l ${item} > ${item}.n\n      deps: [s3://bucket/ref.csv]\n      outs: ['${item}.n']\n")
+    run_cli(tmp_path, "import-dvc")
+    names = [s["name"] for s in run_cli(tmp_path, "list", "--json").json()["stages"]]
+    assert sorted(names) == ["per_file@data_a.csv", "per_file@data_b.csv"]
+    notes = (tmp_path / ".pivot" / "migration-notes.md").read_text()
+    assert "'per_file@data/a.csv' is named 'per_file@data_a.csv'" in notes
+    assert "external path 's3://bucket/ref.csv' left out" in notes
+
+
+def test_invalid_dvc_yaml_is_one_line_user_error(tmp_path: Path) -> None:
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / "dvc.yaml").write_text("stages:\n  a:\n    outs: [x\n")
+    result = run_cli(tmp_path, "import-dvc", check=False)
+    assert result.code == 2 and "dvc.yaml: invalid YAML at line" in result.err and "Traceback" not in result.err
