@@ -61,7 +61,7 @@ class Converted:
 
 def convert(stage: DvcStage, is_dir: Callable[[str], bool]) -> Converted:
     """``is_dir(path)``: whether a path (relative to the dvc.yaml folder) is a folder."""
-    conv = Converted(stage, {})
+    conv = Converted(stage, {}, list(dict.fromkeys(stage.notes)))
     if stage.pivot_name != stage.name:
         conv.notes.append(f"stage {stage.name!r} is named {stage.pivot_name!r} (Pivot names allow letters, digits, "
                           "'_', '.', '-' and one '@')")

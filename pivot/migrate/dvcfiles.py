@@ -46,6 +46,7 @@ class DvcStage:
     # Per command: its text split into literals and values read from params/vars files, which
     # DVC interpolates afresh on every run (None: nothing to keep live).
     cmd_parts: tuple[tuple[str | tpl.Ref, ...] | None, ...] = ()
+    notes: tuple[str, ...] = ()  # converted with a difference, and why
 
     @property
     def variant(self) -> str | None:
@@ -121,27 +122,34 @@ def _load(path: Path, shown: str) -> dict[str, Any]:
 
 def _stages(here: Path, folder: str, name: str, body: dict[str, Any], ctx: tpl.Context,
             shown: str) -> list[DvcStage]:
-    if "matrix" in body:
-        template = {k: v for k, v in body.items() if k != "matrix"}
+    kind = "matrix" if "matrix" in body else "foreach" if "foreach" in body else "stage"
+    if kind == "stage":
+        return [_entry(here, folder, name, None, kind, body, ctx, shown)]
+    refs = tpl.file_refs(body[kind], ctx)
+    notes = (f"stage '{name}': its {kind} variants come from {', '.join(refs)} in a params/vars file; "
+             "pipeline.py lists the variants as they are now",) if refs else ()
+    if kind == "matrix":
         variants = tpl.matrix_variants(body["matrix"], ctx)
-        return [_entry(here, folder, f"{name}@{key}", name, "matrix", template, tpl.with_values(ctx, values), shown)
-                for key, values in variants]
-    if "foreach" in body:
+        template = {k: v for k, v in body.items() if k != "matrix"}
+    else:
         variants = tpl.foreach_variants(body["foreach"], ctx)
-        do = dict(body.get("do") or {})
-        return [_entry(here, folder, f"{name}@{key}", name, "foreach", do, tpl.with_values(ctx, values), shown)
-                for key, values in variants]
-    return [_entry(here, folder, name, None, "stage", body, ctx, shown)]
+        template = dict(body.get("do") or {})
+    return [_entry(here, folder, f"{name}@{key}", name, kind, template, tpl.with_values(ctx, values), shown, notes)
+            for key, values in variants]
 
 
 def _entry(here: Path, folder: str, name: str, group: str | None, kind: str, body: Mapping[str, Any],
-           ctx: tpl.Context, shown: str) -> DvcStage:
+           ctx: tpl.Context, shown: str, notes: tuple[str, ...] = ()) -> DvcStage:
     wdir = str(tpl.resolve(body.get("wdir") or "", ctx, "wdir"))
     wdir = "" if posixpath.normpath(wdir or ".") == "." else posixpath.normpath(wdir)
     if body.get("vars"):
         ctx = ctx.copy()
         ctx.load_vars(here / wdir, body["vars"], f"{shown} stage '{name}'")
     data = {k: tpl.resolve(v, ctx, k) for k, v in body.items() if k != "vars"}
+    fixed = [r for k, v in body.items() if k not in ("cmd", "vars", "desc") for r in tpl.file_refs(v, ctx)]
+    if fixed:
+        notes += (f"stage '{name}': {', '.join(sorted(set(fixed)))} from a params/vars file "
+                  "written into paths or fields as they are now (DVC reads them again on every run)",)
     if "cmd" not in data:
         raise ValueError("no 'cmd'")
     cmd = data["cmd"]
@@ -151,7 +159,7 @@ def _entry(here: Path, folder: str, name: str, group: str | None, kind: str, bod
     outs = tuple(o for section in ("outs", "metrics", "plots") for o in _outs(data.get(section) or [], section))
     return DvcStage(folder, name, group, kind, cmd, wdir, deps, outs, _params(data.get("params") or []),
                     bool(data.get("frozen")), bool(data.get("always_changed")), data.get("desc"),
-                    _cmd_parts(body["cmd"], cmd, ctx))
+                    _cmd_parts(body["cmd"], cmd, ctx), notes)
 
 
 def _cmd_parts(raw: Any, resolved: str | list[str], ctx: tpl.Context) -> tuple[tuple[str | tpl.Ref, ...] | None, ...]:

@@ -29,7 +29,7 @@ def export_dvc(out: Path | None = None, *, force: bool = False, root: Path | Non
     by_dir: dict[str, dict[str, Any]] = {}
     specs = api.list_stages(root)
     for spec in specs:
-        by_dir.setdefault(spec.pipeline_dir, {})[spec.name] = stage_entry(spec)
+        by_dir.setdefault(spec.pipeline_dir, {})[spec.name] = stage_entry(spec, root)
     targets = {folder: dest / folder / "dvc.yaml" for folder in by_dir}
     existing = [t for t in targets.values() if t.exists()]
     if existing and not force:
@@ -44,7 +44,7 @@ def export_dvc(out: Path | None = None, *, force: bool = False, root: Path | Non
     return written
 
 
-def stage_entry(spec: StageSpec) -> dict[str, Any]:
+def stage_entry(spec: StageSpec, root: Path) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     if spec.cmd is not None:
         entry["cmd"] = spec.cmd[0] if len(spec.cmd) == 1 else list(spec.cmd)
@@ -54,7 +54,7 @@ def stage_entry(spec: StageSpec) -> dict[str, Any]:
         deps = [*(paths.strip_dir(d.written) for d in spec.deps), Path(spec.pipeline_file).name]
     if deps:
         entry["deps"] = deps
-    params = _params(spec)
+    params = _params(spec, root)
     if params:
         entry["params"] = params
     outs = [_out(o.written, o.kind) for o in spec.outs if o.kind is not OutKind.METRIC]
@@ -73,7 +73,7 @@ def _out(written: str, kind: OutKind) -> Any:
     return {path: {"persist": True}} if kind is OutKind.INCREMENTAL else path
 
 
-def _params(spec: StageSpec) -> list[Any]:
+def _params(spec: StageSpec, root: Path) -> list[Any]:
     """Shell keys as DVC params (``FILE:key`` -> ``{FILE: [key]}``); a Python stage's section."""
     plain: list[Any] = []
     files: dict[str, list[str]] = {}
@@ -84,8 +84,17 @@ def _params(spec: StageSpec) -> list[Any]:
         else:
             plain.append(key)
     if spec.cmd is None and spec.params is not None:
-        plain.append(spec.name.split("@", 1)[0])  # Python stages read params.yaml[<base name>]
+        plain.extend(_python_sections(spec, root))
     return plain + [{file: keys} for file, keys in files.items()]
+
+
+def _python_sections(spec: StageSpec, root: Path) -> list[str]:
+    """The params.yaml sections a Python stage reads (its base name, then its own name), where
+    present: DVC refuses a params key its file does not have."""
+    from pivot import yamlio
+
+    values = yamlio.read_mapping(root / spec.pipeline_dir / "params.yaml")
+    return [k for k in dict.fromkeys((spec.name.split("@", 1)[0], spec.name)) if k in values]
 
 
 def _params_files(specs: Iterable[StageSpec]) -> set[str]:

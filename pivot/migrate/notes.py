@@ -20,7 +20,8 @@ class Notes:
     unadopted: list[str] = field(default_factory=list)  # stages the first `pivot repro` will run, and why
 
     def to_json(self) -> dict[str, list[str]]:
-        return {"not_converted": self.skipped, "converted_differently": self.changed, "to_do": self.todo,
+        return {"not_converted": _unique(self.skipped), "converted_differently": _unique(self.changed),
+                "to_do": _unique(self.todo),
                 "not_adopted": self.unadopted}
 
 
@@ -52,5 +53,9 @@ def render(notes: Notes) -> str:
                          ("Converted with a difference", notes.changed),
                          ("Stages not adopted (the first `pivot repro` runs them)", notes.unadopted)):
         parts.append(f"\n## {title}\n\n")
-        parts.append("".join(f"- {item}\n" for item in items) if items else "Nothing.\n")
+        parts.append("".join(f"- {item}\n" for item in dict.fromkeys(items)) if items else "Nothing.\n")
     return "".join(parts)
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))

@@ -219,6 +219,17 @@ def resolve(value: Any, ctx: Context, key: str = "") -> Any:
     return (out + value[index:]).replace("\\${", "${")
 
 
+def file_refs(value: Any, ctx: Context) -> list[str]:
+    """The ``${...}`` expressions in ``value`` whose values come from a params/vars file."""
+    if isinstance(value, Mapping):
+        return [r for k, v in value.items() for r in (*file_refs(k, ctx), *file_refs(v, ctx))]
+    if isinstance(value, list | tuple):
+        return [r for v in value for r in file_refs(v, ctx)]
+    if not isinstance(value, str):
+        return []
+    return [m["inner"] for m in _EXPR.finditer(value) if ctx.source_of(ctx.locate(m["inner"])[1]) is not None]
+
+
 def has_template(value: Any) -> bool:
     if isinstance(value, Mapping):
         return any(has_template(k) or has_template(v) for k, v in value.items())

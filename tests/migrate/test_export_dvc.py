@@ -40,6 +40,7 @@ pipeline.register_cmd(
     deps=["shards/", "out/count.txt", "scaled.txt"], outs=[Metric("summary.json"), "all.txt"])
 pipeline.register_cmd("log", cmd="cat all.txt >> log.txt", deps=["all.txt"], outs=[IncrementalOut("log.txt")])
 pipeline.register(scale)
+pipeline.register(scale, name="double", out_path_overrides={"return": "double.txt"})  # no params.yaml section
 '''
 
 SUB_PIPELINE = '''
@@ -56,7 +57,7 @@ INPUTS = {
     "conf/other.yaml": "level: 2\n",
     "sub/params.yaml": "wrap: {tag: x}\n",
 }
-OUTPUTS = ("out/count.txt", "scaled.txt", "summary.json", "all.txt", "log.txt", "sub/wrapped.txt",
+OUTPUTS = ("out/count.txt", "scaled.txt", "double.txt", "summary.json", "all.txt", "log.txt", "sub/wrapped.txt",
            "shards/part_aa", "shards/part_ab", "shards/part_ac", "shards/part_ad")
 
 
@@ -81,7 +82,7 @@ def test_export_then_dvc_repro_runs_the_same_commands_and_outputs(tmp_path: Path
 
     dvc.init(dst)
     ran = dvc_ran(dvc(dst, "repro", "-P", path_first=Path(sys.executable).parent).stdout)
-    assert ran == {"count", "shard", "summary", "log", "scale", "sub:wrap"}
+    assert ran == {"count", "shard", "summary", "log", "scale", "double", "sub:wrap"}
     for rel in OUTPUTS:
         assert (dst / rel).read_bytes() == (src / rel).read_bytes(), rel
 
@@ -90,6 +91,7 @@ def test_export_then_dvc_repro_runs_the_same_commands_and_outputs(tmp_path: Path
     assert lock["shard"]["cmd"] == ["mkdir -p shards", "cd shards && split -l 2 ../data/in.txt part_"]
     assert lock["count"]["params"] == {"params.yaml": {"count.mode": "lines"}, "conf/other.yaml": {"level": 2}}
     assert lock["scale"]["cmd"] == "python -m pivot.migrate.run_stage scale"
+    assert lock["scale"]["params"] == {"params.yaml": {"scale": {"factor": 3}}} and "params" not in lock["double"]
     # DVC now sees the exported project as up to date.
     assert dvc_ran(dvc(dst, "repro", "-P", path_first=Path(sys.executable).parent).stdout) == set()
 
