@@ -150,7 +150,12 @@ def render(pipeline_name: str, shown: str, converted: Sequence[Converted], here:
             continue
         body.append(_render_single(conv))
         index += 1
-    markers = sorted({v.cls for c in converted for o in c.kwargs.get("outs", []) for v in [o] if isinstance(v, Marker)})
+    return _header(pipeline_name, shown, converted, files) + "\n" + "\n\n".join(body) + "\n"
+
+
+def _header(pipeline_name: str, shown: str, converted: Sequence[Converted], files: dict[str, tuple[str, str]]) -> str:
+    """Docstring, imports, the live values files (if any) and the Pipeline."""
+    markers = {o.cls for c in converted for o in c.kwargs.get("outs", []) if isinstance(o, Marker)}
     imports = ", ".join(sorted(["Pipeline", *markers]))
     head = (f'"""Pipeline {py_str(pipeline_name)}, converted from {shown} by `pivot import-dvc`.\n\n'
             "Edit freely: this file is now the pipeline (the DVC files are left as they were).\n"
@@ -165,8 +170,7 @@ def render(pipeline_name: str, shown: str, converted: Sequence[Converted], here:
         head += "".join(f"{name} = yaml.safe_load((HERE / {py_str(rel)}).read_text())\n"
                         for name, rel in files.values())
         head += "\n"
-    head += f"pipeline = Pipeline({py_str(pipeline_name)})\n"
-    return head + "\n" + "\n\n".join(body) + "\n"
+    return head + f"pipeline = Pipeline({py_str(pipeline_name)})\n"
 
 
 def _lives(converted: Sequence[Converted]) -> list[Live]:
