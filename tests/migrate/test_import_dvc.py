@@ -72,7 +72,7 @@ EDITS: dict[str, Callable[[Path, int], None]] = {
     "tracked file": _append("data/raw.txt"),
     "tracked folder": _append("data/images/a.txt"),
     "plain input": _append("p2/in.txt"),
-    "variant input": _append("out/small.txt"),
+    "variant input, persistent output": _append("out/large.txt"),  # models@large, then history appends
     "param lr": _replace("params.yaml", r"lr: [0-9.]+", "lr: 0.{n}"),
     "unused param": _replace("params.yaml", r"seed: \d+", "seed: {n}"),  # prepare re-runs, same output
     "second params file": _replace("config/extra.yaml", r"threshold: [0-9.]+", "threshold: 0.{n}"),
