@@ -29,7 +29,8 @@ def export_dvc(out: Path | None = None, *, force: bool = False, root: Path | Non
     by_dir: dict[str, dict[str, Any]] = {}
     specs = api.list_stages(root)
     for spec in specs:
-        by_dir.setdefault(spec.pipeline_dir, {})[spec.name] = stage_entry(spec, root)
+        by_dir.setdefault(spec.pipeline_dir, {})[spec.name] = _escape(stage_entry(spec, root))
+    by_dir = {folder: _group_variants(stages) for folder, stages in by_dir.items()}
     targets = {folder: dest / folder / "dvc.yaml" for folder in by_dir}
     existing = [t for t in targets.values() if t.exists()]
     if existing and not force:
@@ -66,6 +67,66 @@ def stage_entry(spec: StageSpec, root: Path) -> dict[str, Any]:
     if spec.always_run:
         entry["always_changed"] = True
     return entry
+
+
+def _escape(value: Any) -> Any:
+    """DVC would interpolate a shell's ``${VAR}``: write it as ``\\${VAR}``, which DVC turns back."""
+    if isinstance(value, dict):
+        return {_escape(k): _escape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escape(v) for v in value]
+    return value.replace("${", "\\${") if isinstance(value, str) else value
+
+
+class _Mismatch(Exception):
+    """Variants whose entries differ in shape: no single foreach template fits them."""
+
+
+def _group_variants(stages: dict[str, Any]) -> dict[str, Any]:
+    """``name@variant`` stages as one DVC ``foreach`` group (DVC reads "@" as group@key): a
+    template where the variants agree, ``${item.vN}`` where they differ. Variants that fit no
+    one template are written as ``name-variant`` stages."""
+    groups: dict[str, dict[str, Any]] = {}
+    for name, entry in stages.items():
+        base, at, variant = name.partition("@")
+        groups.setdefault(base if at else name, {})[variant if at else ""] = entry
+    result: dict[str, Any] = {}
+    for base, members in groups.items():
+        if "" in members:
+            result[base] = members[""]
+            continue
+        slots: dict[str, list[Any]] = {}
+        try:
+            do = _template(list(members.values()), slots)
+        except _Mismatch:
+            result.update({f"{base}-{v}": e for v, e in members.items()})
+            continue
+        items = {v: {slot: values[i] for slot, values in slots.items()} for i, v in enumerate(members)}
+        result[base] = {"foreach": items, "do": do}
+    return result
+
+
+def _template(values: list[Any], slots: dict[str, list[Any]], where: str = "") -> Any:
+    """The part of the variants' entries at ``where`` ("outs_0"): as is, or a ``${item.<where>}`` slot."""
+    first = values[0]
+    if all(isinstance(v, dict) and len(v) == len(first) for v in values):
+        pairs = [list(v.items()) for v in values]
+        found = {}
+        for i in range(len(first)):
+            key = _template([p[i][0] for p in pairs], slots, (f"{where}_path" if len(first) == 1 else f"{where}_{i}_path") if where else f"key{i}")
+            slot_key = isinstance(key, str) and key.startswith("${")
+            inner = f"{where}_{i}" if where and slot_key else f"{where}_{key}" if where else str(key)
+            found[key] = _template([p[i][1] for p in pairs], slots, inner)
+        return found
+    if all(isinstance(v, list) and len(v) == len(first) for v in values):
+        return [_template([v[i] for v in values], slots, f"{where}_{i}") for i in range(len(first))]
+    if all(type(v) is type(first) and v == first for v in values):
+        return first
+    if any(isinstance(v, dict | list) for v in values):
+        raise _Mismatch
+    name = where if where and where not in slots else f"{where or 'value'}_{len(slots)}"
+    slots[name] = values
+    return "${item." + name + "}"
 
 
 def _out(written: str, kind: OutKind) -> Any:

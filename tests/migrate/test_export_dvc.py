@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pivot.migrate.export import _group_variants
 from tests.fixtures.dvc import Dvc
 from tests.fixtures.project import run_cli
 from tests.migrate.test_import_dvc import dvc_ran
@@ -47,6 +48,8 @@ SUB_PIPELINE = '''
 from pivot import Pipeline
 
 pipeline = Pipeline("sub")
+for v in ("a", "b"):  # variants: a DVC foreach group; the shell's ${...} must reach the shell
+    pipeline.register_cmd(f"echo@{v}", cmd=f"echo {v} ${{HOME:+home}} > echo_{v}.txt", outs=[f"echo_{v}.txt"])
 pipeline.register_cmd("wrap", cmd="echo wrapped $(cat ../out/count.txt) > wrapped.txt", deps=["../out/count.txt"],
                       outs=["wrapped.txt"], params=["wrap.tag"])
 '''
@@ -57,7 +60,7 @@ INPUTS = {
     "conf/other.yaml": "level: 2\n",
     "sub/params.yaml": "wrap: {tag: x}\n",
 }
-OUTPUTS = ("out/count.txt", "scaled.txt", "double.txt", "summary.json", "all.txt", "log.txt", "sub/wrapped.txt",
+OUTPUTS = ("out/count.txt", "scaled.txt", "double.txt", "summary.json", "all.txt", "log.txt", "sub/wrapped.txt", "sub/echo_a.txt", "sub/echo_b.txt",
            "shards/part_aa", "shards/part_ab", "shards/part_ac", "shards/part_ad")
 
 
@@ -82,7 +85,8 @@ def test_export_then_dvc_repro_runs_the_same_commands_and_outputs(tmp_path: Path
 
     dvc.init(dst)
     ran = dvc_ran(dvc(dst, "repro", "-P", path_first=Path(sys.executable).parent).stdout)
-    assert ran == {"count", "shard", "summary", "log", "scale", "double", "sub:wrap"}
+    assert ran == {"count", "shard", "summary", "log", "scale", "double", "sub:wrap", "sub:echo@a", "sub:echo@b"}
+    assert (dst / "sub" / "echo_a.txt").read_text() == "a home\n"
     for rel in OUTPUTS:
         assert (dst / rel).read_bytes() == (src / rel).read_bytes(), rel
 
@@ -104,3 +108,14 @@ def test_export_refuses_to_overwrite(tmp_path: Path) -> None:
     assert again.code == 2 and "dvc.yaml already exists; use --force" in again.err
     run_cli(tmp_path, "export-dvc", "--force")
     shutil.rmtree(tmp_path / ".pivot")
+
+
+def test_variants_become_one_foreach_group_or_separate_stages() -> None:
+    stages = {"t@a": {"cmd": "echo a", "deps": ["x"], "outs": [{"a.txt": {"persist": True}}]},
+              "t@b": {"cmd": "echo b", "deps": ["x"], "outs": [{"b.txt": {"persist": True}}]},
+              "m@1": {"cmd": ["one", "two"]}, "m@2": {"cmd": "three"}, "plain": {"cmd": "x"}}
+    assert _group_variants(stages) == {
+        "t": {"foreach": {"a": {"cmd": "echo a", "outs_0_path": "a.txt"}, "b": {"cmd": "echo b", "outs_0_path": "b.txt"}},
+              "do": {"cmd": "${item.cmd}", "deps": ["x"], "outs": [{"${item.outs_0_path}": {"persist": True}}]}},
+        "m-1": {"cmd": ["one", "two"]}, "m-2": {"cmd": "three"}, "plain": {"cmd": "x"},
+    }
