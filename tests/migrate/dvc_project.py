@@ -104,6 +104,7 @@ FILES = {
     "data/raw.txt": "".join(f"raw line {i}\n" for i in range(30)),
     "data/images/a.txt": "image a\n",
     "data/images/b.txt": "image b\n",
+    "data/images/crlf.txt": "DVC 3 hashes\r\nthe plain bytes\r\n",  # DVC 2 hashed text as if CRLF were LF
     "out/small.txt": "small input\n",
     "out/large.txt": "large input\n",
     "out/frozen.txt": "made before the stage was frozen\n",
