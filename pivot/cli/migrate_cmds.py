@@ -39,6 +39,7 @@ def import_dvc(path: str | None, dry_run: bool, force: bool, as_json: bool) -> N
         for rel, text in report.pipelines.items():
             click.echo(f"--- {rel} (would write)\n{text}")
         click.echo(notes.render(report.notes))
+        click.echo(f"would adopt {len(report.adopted)} stage result(s); {len(report.not_adopted)} stage(s) would run")
         return
     click.echo(f"converted {len(report.pipelines)} dvc.yaml file(s); tracked {len(report.tracked)} path(s); "
                f"adopted {len(report.adopted)} stage(s)")

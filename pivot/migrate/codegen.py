@@ -65,6 +65,9 @@ def convert(stage: DvcStage, is_dir: Callable[[str], bool]) -> Converted:
     if stage.pivot_name != stage.name:
         conv.notes.append(f"stage {stage.name!r} is named {stage.pivot_name!r} (Pivot names allow letters, digits, "
                           "'_', '.', '-' and one '@')")
+    if stage.frozen:
+        conv.notes.append(f"stage {stage.name!r} is frozen: its outputs are now tracked data (.pvt) and its "
+                          "registration is commented out")
     prefix = f"cd {shlex.quote(stage.wdir)} && " if stage.wdir else ""
     texts = [stage.cmd] if isinstance(stage.cmd, str) else list(stage.cmd)
     cmds: list[str | Live] = []

@@ -51,6 +51,7 @@ def import_dvc(root: Path, *, dry_run: bool = False, force: bool = False,
         report.pipelines[rel] = codegen.render(_pipeline_name(root, f.folder), _shown(f.folder), converted[f.folder],
                                                root / f.folder)
     notes.project_notes(root, report.notes)
+    verdicts = _verdicts(root, files, converted, report)
     if dry_run:
         return report
     clashes = [p for p in report.pipelines if (root / p).exists()]
@@ -65,7 +66,8 @@ def import_dvc(root: Path, *, dry_run: bool = False, force: bool = False,
     say(f"wrote {len(report.pipelines)} pipeline.py file(s)")
     _import_tracked(root, report, say)
     _track_frozen(root, files, converted, report)
-    _adopt_stages(root, files, converted, report, say)
+    _adopt.adopt(root, verdicts)
+    say(f"adopted {len(verdicts)} stage result(s); {len(report.not_adopted)} stage(s) will run")
     notes.write(root, report.notes)
     return report
 
@@ -138,8 +140,6 @@ def _track_frozen(root: Path, files: list[dvcfiles.DvcFile], converted: dict[str
         for conv in converted[f.folder]:
             if not conv.stage.frozen:
                 continue
-            report.notes.changed.append(f"stage {_identity(conv.stage)!r} is frozen: its outputs are now tracked "
-                                        "data (.pvt) and its registration is commented out")
             for out in conv.stage.outs:
                 rel = posixpath.normpath(posixpath.join(f.folder, conv.stage.stage_path(out.path)))
                 if (root / rel).exists():
@@ -150,8 +150,9 @@ def _track_frozen(root: Path, files: list[dvcfiles.DvcFile], converted: dict[str
         report.tracked.extend(api.track(targets, force=True, root=root))
 
 
-def _adopt_stages(root: Path, files: list[dvcfiles.DvcFile], converted: dict[str, list[codegen.Converted]],
-                  report: ImportReport, say: Progress) -> None:
+def _verdicts(root: Path, files: list[dvcfiles.DvcFile], converted: dict[str, list[codegen.Converted]],
+              report: ImportReport) -> dict[str, _adopt.Verdict]:
+    """Which stages' DVC results can be adopted (checking writes nothing, so --dry-run says it too)."""
     candidates: dict[str, _adopt.Verdict] = {}
     cache = objects.DvcCache(root)
     for f in files:
@@ -165,6 +166,5 @@ def _adopt_stages(root: Path, files: list[dvcfiles.DvcFile], converted: dict[str
             else:
                 report.not_adopted[identity] = verdict.reason
                 report.notes.unadopted.append(f"{identity}: {verdict.reason}")
-    _adopt.adopt(root, candidates)
     report.adopted = list(candidates)
-    say(f"adopted {len(candidates)} stage result(s); {len(report.not_adopted)} stage(s) will run")
+    return candidates
