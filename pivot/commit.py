@@ -8,6 +8,8 @@ simply runs again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pivot.cache.checkout import checkout, store_output
 from pivot.cache.run_cache import RunRecord
 from pivot.errors import CacheError
@@ -83,8 +85,14 @@ def _lock(spec: StageSpec, inputs: StageInputs, decision: Decision, outs: tuple[
     )
 
 
-def record_workspace(session: Session, stage: str, inputs: StageInputs) -> bool:
-    """`pivot commit`: take the workspace's outputs as this stage's result."""
+def record_workspace(session: Session, stage: str, inputs: StageInputs,
+                     consumed: Mapping[str, str] | None = None, produced: Mapping[str, OutRecord] | None = None) -> bool:
+    """`pivot commit`: take the workspace's outputs as this stage's result.
+
+    import-dvc passes what dvc.lock recorded where the workspace differs: ``consumed``
+    (dependency hashes; the stage runs if they still differ when planned) and ``produced``
+    (outputs already in the cache; a plan restores them), so Pivot then decides as DVC would.
+    """
     from pivot.errors import UserError
     from pivot.fingerprint.stage_key import stage_key
 
@@ -92,12 +100,15 @@ def record_workspace(session: Session, stage: str, inputs: StageInputs) -> bool:
     spec = session.graph.stages[stage]
     deps: dict[str, str] = {}
     for dep in spec.deps:
-        current = ws.workspace_hash(dep.path)
+        current = (consumed or {}).get(dep.path) or ws.workspace_hash(dep.path)
         if current is None:
             raise UserError(f"cannot commit {stage!r}: dependency {dep.path} is missing", stage=stage, path=dep.path)
         deps[dep.path] = current
     outs = []
     for out in spec.outs:
+        if produced and out.path in produced:
+            outs.append(produced[out.path])
+            continue
         art = ws.hasher.hash(out.path)
         if art is None:
             raise UserError(f"cannot commit {stage!r}: output {out.path} is missing", stage=stage, path=out.path)

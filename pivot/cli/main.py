@@ -260,6 +260,9 @@ def _register_optional() -> None:
     from pivot.cli.exp_cmds import exp_group
 
     cli.add_command(exp_group)
+    from pivot.cli import migrate_cmds  # import-dvc, export-dvc
+
+    migrate_cmds.register(cli)
 
 
 _register_optional()
