@@ -110,6 +110,7 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
             try:
                 report = execute(s, scope, inputs, executor, keep_going=keep_going, progress=progress)
                 report.dashboard = getattr(executor, "dashboard", None)
+                report.cluster = getattr(executor, "info", None) or None
             finally:
                 executor.close()
         return report

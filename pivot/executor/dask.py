@@ -3,29 +3,39 @@
 The same ``run_task`` as the local pool runs on the workers (DESIGN rule 6);
 the Dask key is the task key (stage key + run token, DESIGN rule 12). Each
 distributed future is mirrored by a concurrent.futures.Future that the engine
-waits on. A stage whose worker died is resubmitted under a fresh key, at most
-``retries`` times, then fails with the reason; nothing is committed before the
-planner holds a complete result, so a retry is always safe.
+waits on.
+
+Nothing here blocks distributed's callback thread: a done-callback only hands
+the future to a thread of our own, which fetches the result with a timeout.
+A stage whose worker died (or whose result cannot be fetched from it) is
+resubmitted at once under a fresh key, at most ``retries`` times, with a
+notice. Losing the scheduler settles every stage still out with one
+ClusterLostError. Nothing is committed before the planner holds a complete
+result, so a retry is always safe. Stage output lines come back through
+distributed's event pub-sub (``Worker.log_event`` -> ``subscribe_topic``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, InvalidStateError, wait
+from collections.abc import Mapping
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from pivot.errors import ConfigError, StageFailedError
-from pivot.executor.base import Executor
+from pivot.errors import ClusterLostError, ConfigError, StageFailedError
+from pivot.executor.base import Executor, Note
+from pivot.executor.live import OUTPUT_TOPIC
 from pivot.executor.task import StageResult, StageTask
 from pivot.executor.worker import run_task
 
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "shared", "isolated")
+FETCH_TIMEOUT_S = 10.0  # results are tiny: a fetch this slow means the worker holding it is gone
 
 
 class DaskExecutor(Executor):
@@ -33,16 +43,22 @@ class DaskExecutor(Executor):
 
     def __init__(self, client: Any, *, isolated: bool = False, retries: int = 2, cluster: Any = None,
                  owns_client: bool = False, dashboard: str | None = None) -> None:
+        super().__init__()
         self.client = client
         self.isolated = isolated
         self.retries = retries
         self.dashboard = dashboard
+        self.info: dict[str, Any] = {}  # the cluster's one-line description, as data (JSON report)
         self._cluster = cluster  # an embedded LocalCluster, closed with the executor
         self._owns_client = owns_client
         self._lock = threading.Lock()
         self._live: dict[Future[StageResult], Any] = {}  # our future -> its current distributed future
         self._resources: list[Mapping[str, float]] | None = None
         self._target: tuple[Any, int | None, str, Path] | None = None  # connect(): opened at first submit
+        self._fetchers = ThreadPoolExecutor(4, thread_name_prefix="pivot-fetch")
+        self._runs: set[str] = set()  # run tokens whose output lines we show
+        self._lost: ClusterLostError | None = None
+        self._cache_url = ""
 
     @classmethod
     def connect(cls, address: Any, *, workers: int | None = None, project_root: str | os.PathLike[str],
@@ -62,6 +78,7 @@ class DaskExecutor(Executor):
         isolated = mode == "isolated" or (mode == "auto" and not _inside(cache_url, root))
         executor = cls(None, isolated=isolated, retries=retries)
         executor._target = (address, workers, str(project_root), root)
+        executor._cache_url = cache_url
         return executor
 
     def open(self) -> Any:
@@ -77,16 +94,30 @@ class DaskExecutor(Executor):
                     else:
                         _check_shared(client, root)
                     self.dashboard = _dashboard(client)
+                    client.subscribe_topic(OUTPUT_TOPIC, self._on_output)
+                    self.info = _describe(client, self.isolated, self._cache_url or str(root), self.dashboard)
                 except BaseException:
                     _close(client if owns else None, cluster)
                     raise
                 self.client, self._cluster, self._owns_client = client, cluster, owns
+                self.post(Note("notice", message=_info_line(self.info)))
             return self.client
 
     def submit(self, task: StageTask, *, priority: int = 0) -> Future[StageResult]:
         outer: Future[StageResult] = Future()
+        if self._lost is not None:
+            outer.set_exception(self._lost)
+            return outer
         self.open()
-        problem = self._resource_problem(task)
+        self._runs.add(task.run_token)
+        try:
+            problem = self._resource_problem(task)
+        except Exception as exc:
+            if not self._scheduler_gone(exc):
+                raise
+            self._lose(exc)
+            outer.set_exception(self._lost or exc)
+            return outer
         if problem is not None:
             outer.set_exception(StageFailedError(problem, stage=task.stage))
             return outer
@@ -95,46 +126,77 @@ class DaskExecutor(Executor):
 
     def _submit(self, outer: Future[StageResult], task: StageTask, priority: int, attempt: int) -> None:
         key = task.task_key if attempt == 0 else f"{task.task_key}-retry{attempt}"
-        inner = self.client.submit(run_task, task, key=key, pure=False, priority=priority,
-                                   resources=dict(task.resources) or None)
+        try:
+            inner = self.client.submit(run_task, task, key=key, pure=False, priority=priority,
+                                       resources=dict(task.resources) or None)
+        except Exception as exc:  # the client is closed or reconnecting
+            self._lose(exc)
+            _resolve(outer, error=self._lost or exc)
+            return
         with self._lock:
             self._live[outer] = inner
-        inner.add_done_callback(lambda done: self._settle(outer, done, task, priority, attempt))
+        # The callback runs on distributed's single callback thread: it must only hand over.
+        inner.add_done_callback(
+            lambda done: self._fetchers.submit(self._settle, outer, done, task, priority, attempt))
 
     def _settle(self, outer: Future[StageResult], inner: Any, task: StageTask, priority: int, attempt: int) -> None:
-        """Runs on distributed's callback thread: mirror the outcome, or retry after a worker loss."""
+        """On our own thread: mirror the outcome, or retry after a worker loss."""
         from distributed.scheduler import KilledWorker
 
         if outer.done():
             return  # cancelled meanwhile
+        status = inner.status
         try:
-            if inner.status == "finished":
-                _resolve(outer, result=inner.result())
+            if status == "finished":
+                _resolve(outer, result=inner.result(timeout=FETCH_TIMEOUT_S))
                 return
-            if inner.status == "cancelled":
-                raise StageFailedError(f"stage {task.stage!r}: its Dask task was cancelled", stage=task.stage)
-            exc = inner.exception()
-        except Exception as error:  # the result could not be fetched (connection lost)
+            exc = None if status == "cancelled" else inner.exception(timeout=FETCH_TIMEOUT_S)
+        except Exception as error:  # the result could not be fetched: its worker is gone, or the scheduler
             exc = error
-        if isinstance(exc, KilledWorker):
-            tried = (attempt + 1) * (1 + int(getattr(exc, "allowed_failures", 0)))  # the scheduler retries too
-            if tried <= self.retries:
-                log.warning("stage %s: worker lost (%s); retrying on another worker", task.stage, exc)
+        if self._scheduler_gone(exc):
+            self._lose(exc)
+            return
+        if status == "cancelled":
+            exc = StageFailedError(f"stage {task.stage!r}: its Dask task was cancelled", stage=task.stage)
+        elif isinstance(exc, KilledWorker) or status == "finished":  # died running it, or died holding the result
+            if attempt < self.retries:
+                self.post(Note("notice", task.stage,
+                               message=f"worker lost: retrying {task.stage} (attempt {attempt + 2} of {self.retries + 1})"))
+                with contextlib.suppress(Exception):
+                    inner.release()
                 self._submit(outer, task, priority, attempt + 1)
                 return
-            last = getattr(getattr(exc, "last_worker", None), "address", "unknown")
-            exc = StageFailedError(
-                f"stage {task.stage!r}: the Dask worker running it died, {tried} time(s) (KilledWorker; last on "
-                f"{last}: see that worker's log, e.g. for running out of memory); nothing was recorded. "
-                "Retries after a worker loss: cluster.retries in .pivot/config.yaml", stage=task.stage)
+            exc = _gave_up(task, exc, attempt)
         _resolve(outer, error=exc if isinstance(exc, BaseException) else RuntimeError(str(exc)))
 
-    def wait_any(self, futures: Iterable[Future[StageResult]], timeout: float | None = None) -> set[Future[StageResult]]:
-        done, _ = wait(list(futures), timeout=timeout, return_when=FIRST_COMPLETED)
+    def _scheduler_gone(self, exc: BaseException | None) -> bool:
+        if self._lost is not None:
+            return True
+        status = getattr(self.client, "status", "running")
+        return status not in ("running", "newly-created") or "connection-lost" in str(getattr(exc, "reason", ""))
+
+    def _lose(self, exc: BaseException | None) -> None:
+        """The scheduler is gone: every stage still out settles with one ClusterLostError."""
+        with self._lock:
+            if self._lost is None:
+                where = self.info.get("address") or "?"
+                self._lost = ClusterLostError(f"lost the Dask scheduler at {where}", path=str(where))
+                log.debug("scheduler lost: %r", exc)
+            live = list(self._live)
+            self._live.clear()
+        for outer in live:
+            _resolve(outer, error=self._lost)
+
+    def _on_output(self, event: Any) -> None:
+        """On the client's event loop: hand the line over, never block."""
+        _, msg = event
+        if isinstance(msg, dict) and msg.get("run") in self._runs:
+            self.post(Note("output", str(msg.get("stage", "")), str(msg.get("stream", "")), str(msg.get("line", ""))))
+
+    def _forget(self, done: set[Future[StageResult]]) -> None:
         with self._lock:
             for future in done:
                 self._live.pop(future, None)
-        return set(done)
 
     def cancel_all(self) -> None:
         with self._lock:
@@ -142,17 +204,24 @@ class DaskExecutor(Executor):
             self._live.clear()
         for outer in live:
             outer.cancel()
-        if live and self.client is not None:
-            self.client.cancel(list(live.values()))
+        if live and self.client is not None and self._lost is None:
+            with contextlib.suppress(Exception):
+                self.client.cancel(list(live.values()))
 
     def close(self) -> None:
         self.cancel_all()
+        self._fetchers.shutdown(wait=False, cancel_futures=True)
+        if self.client is not None and self._lost is None:
+            with contextlib.suppress(Exception):
+                self.client.unsubscribe_topic(OUTPUT_TOPIC)
+        if self._lost is not None:
+            _quiet_distributed()  # its own log lines about the lost connection say nothing more
         _close(self.client if self._owns_client else None, self._cluster)
         self.client = self._cluster = None
 
     def describe(self) -> str:
         mode = "isolated" if self.isolated else "shared"
-        where = self.client.scheduler.address if self.client is not None else "not connected"
+        where = self.info.get("address") or "not connected"
         return f"dask ({where}, {mode} cache)"
 
     def _resource_problem(self, task: StageTask) -> str | None:
@@ -181,6 +250,34 @@ def _resolve(outer: Future[StageResult], *, result: StageResult | None = None, e
             outer.set_result(result)
     except InvalidStateError:
         pass  # cancelled by cancel_all while the result was on its way
+
+
+def _gave_up(task: StageTask, exc: BaseException | None, attempt: int) -> StageFailedError:
+    tried = (attempt + 1) * (1 + int(getattr(exc, "allowed_failures", 0)))  # the scheduler may retry too
+    last = getattr(getattr(exc, "last_worker", None), "address", "unknown")
+    return StageFailedError(
+        f"stage {task.stage!r}: the Dask worker running it died, {tried} time(s) ({type(exc).__name__}; last on "
+        f"{last}: see that worker's log, e.g. for running out of memory); nothing was recorded. "
+        "Retries after a worker loss: cluster.retries in .pivot/config.yaml", stage=task.stage)
+
+
+def _describe(client: Any, isolated: bool, cache: str, dashboard: str | None) -> dict[str, Any]:
+    info = client.scheduler_info(n_workers=-1)
+    workers = info.get("workers", {})
+    return {"address": str(info.get("address") or client.scheduler.address), "workers": len(workers),
+            "threads": sum(int(w.get("nthreads", 0)) for w in workers.values()),
+            "cache": "isolated" if isolated else "shared", "cache_url": cache, "dashboard": dashboard}
+
+
+def _info_line(info: Mapping[str, Any]) -> str:
+    line = (f"dask cluster {info['address']}: {info['workers']} worker(s), {info['threads']} thread(s), "
+            f"{info['cache']} cache ({info['cache_url']})")
+    return line + (f"; dashboard: {info['dashboard']}" if info.get("dashboard") else "")
+
+
+def _quiet_distributed() -> None:
+    for name in ("distributed", "distributed.client", "distributed.core", "distributed.comm", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _config(root: Path) -> Any:
@@ -220,7 +317,8 @@ def _open_client(address: Any, workers: int | None) -> tuple[Any, Any, bool]:
 
 def _close(client: Any, cluster: Any) -> None:
     if client is not None:
-        client.close()
+        with contextlib.suppress(Exception):  # a lost scheduler: nothing left to close cleanly
+            client.close(timeout=5)
     if cluster is not None:
         cluster.close()
 
