@@ -30,7 +30,9 @@ bench: $(STAMP)
 	$(PY) -m tests.benchmarks.run
 
 fuzz: $(STAMP)
-	PIVOT_FUZZ_EXAMPLES=2000 $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_fuzz.py -s
+	# The long run has no per-test timeout (the 300 s default would kill it before it finishes).
+	PIVOT_FUZZ_EXAMPLES=2000 PIVOT_FUZZ_DASK_EXAMPLES=200 $(PY) -m pytest -q -p no:cacheprovider --timeout=0 \
+		tests/e2e/test_fuzz.py -s
 
 clean:
 	rm -rf $(VENV) build *.egg-info
