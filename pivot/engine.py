@@ -105,6 +105,7 @@ def _drive(run: _Run) -> None:
         _submit_ready(run)
         if not run.running:
             if not _take_decisions(run):
+                _relay_notes(run)
                 break
             continue
         _relay_notes(run)  # e.g. the cluster's description, before any stage finishes

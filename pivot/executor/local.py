@@ -30,22 +30,42 @@ class LocalExecutor(Executor):
         self._futures: set[Future[StageResult]] = set()
         self._lines: Any = None
         self._reader: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._read_lock = threading.Lock()
 
     def _ensure_pool(self) -> cf.ProcessPoolExecutor:
         # Started lazily: a no-op repro never pays for worker start-up.
         if self._pool is None:
             context = multiprocessing.get_context("spawn")
+            self._stop = threading.Event()
             self._lines = context.SimpleQueue()  # put() writes through: no feeder thread to lag
-            self._reader = threading.Thread(target=self._read_lines, args=(self._lines,), name="pivot-lines", daemon=True)
+            self._reader = threading.Thread(target=self._read_lines, args=(self._stop,),
+                                            name="pivot-lines", daemon=True)
             self._reader.start()
             self._pool = cf.ProcessPoolExecutor(self.jobs, mp_context=context, initializer=set_local_queue,
                                                 initargs=(self._lines,))
         return self._pool
 
-    def _read_lines(self, lines: Any) -> None:
-        while (item := lines.get()) is not None:
-            stage, stream, line = item
-            self.post(Note("output", stage, stream, line))
+    def _read_lines(self, stop: threading.Event) -> None:
+        # Polled rather than woken by a sentinel: a pool process killed while writing
+        # holds the queue's write lock forever, and close() must never wait on it.
+        while True:
+            if self._drain():
+                continue
+            if stop.is_set():
+                return
+            stop.wait(0.02)
+
+    def _drain(self) -> bool:
+        """Post every line already sent (True if any). A pool process writes its stage's
+        lines before its result, so draining when a result arrives keeps them in order."""
+        with self._read_lock:
+            lines, found = self._lines, False
+            while lines is not None and not lines.empty():
+                stage, stream, line = lines.get()
+                self.post(Note("output", stage, stream, line))
+                found = True
+            return found
 
     def submit(self, task: StageTask, *, priority: int = 0) -> Future[StageResult]:
         future = self._ensure_pool().submit(run_task, task)
@@ -54,6 +74,8 @@ class LocalExecutor(Executor):
 
     def _forget(self, done: set[Future[StageResult]]) -> None:
         self._futures -= done
+        if done:
+            self._drain()
 
     def cancel_all(self) -> None:
         for future in self._futures:
@@ -64,10 +86,10 @@ class LocalExecutor(Executor):
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         if self._reader is not None:
-            self._lines.put(None)  # after the pool: every line sent is read first
+            self._stop.set()  # after the pool: every line sent is in the queue, and read first
             self._reader.join(5)
-            self._lines.close()
-            self._reader = self._lines = None
+            with self._read_lock:
+                self._reader = self._lines = None
 
 
 class InlineExecutor(Executor):

@@ -122,9 +122,7 @@ def progress_display(*, enabled: bool, quiet: bool = False) -> Iterator[Callable
     from rich.text import Text
 
     started = time.monotonic()
-    # No highlighting, no markup: a stage name like "train@v2" or "fit[small]" prints as one piece.
-    console = Console(stderr=True, highlight=False)
-    with Live(Text("planning..."), console=console, refresh_per_second=8, transient=True) as live:
+    with Live(Text("planning..."), console=progress_console(Console), refresh_per_second=8, transient=True) as live:
         def update(event: Any) -> None:
             if event.kind in ("output", "notice"):
                 if event.kind == "notice" or not quiet:
@@ -132,9 +130,14 @@ def progress_display(*, enabled: bool, quiet: bool = False) -> Iterator[Callable
                 return
             live.update(_status_text(event, time.monotonic() - started))
             if _shown(event):
-                live.console.print(_finish_text(event))
+                live.console.print(finish_text(event))
 
         yield update
+
+
+def progress_console(console_type: Any, **options: Any) -> Any:
+    """No highlighting, no markup: a stage name like "train@v2" or "fit[small]" prints as one piece."""
+    return console_type(stderr=True, highlight=False, **options)
 
 
 def _status_text(event: Any, elapsed: float) -> Any:
@@ -144,7 +147,7 @@ def _status_text(event: Any, elapsed: float) -> Any:
     return Text(f"{event.done}/{event.total} stages  {elapsed:5.1f}s  running: {running}")
 
 
-def _finish_text(event: Any) -> Any:
+def finish_text(event: Any) -> Any:
     """The status word coloured, the stage name whole and plain (never split by styles)."""
     from rich.text import Text
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.executor.helpers import add_pipeline, lock_exists
+from tests.executor.helpers import add_pipeline, lock_exists, set_config
 from tests.executor.streams import watch
 from tests.fixtures.dask import CLUSTER, REPO
 from tests.fixtures.project import PIVOT, run_cli
@@ -80,12 +80,12 @@ class Cluster:
     def group(self, name: str) -> int:
         return int((self.run_dir / f"{name}.pid").read_text())
 
-    def add_worker(self, name: str) -> subprocess.Popen[bytes]:
-        """What an operator (or Kubernetes) does when a worker dies: start another one."""
+    def add_worker(self, name: str, local_dir: str) -> subprocess.Popen[bytes]:
+        """What an operator (or Kubernetes) does when a worker dies: start another one in its place."""
         env = {**os.environ, "PYTHONPATH": str(REPO), "DASK_CONFIG": str(CLUSTER / "dask.yaml")}
         return subprocess.Popen([sys.executable, "-m", "dask", "worker", "--scheduler-file",
                                  str(self.run_dir / "scheduler.json"), "--host", "127.0.0.1", "--nthreads", "1",
-                                 "--name", name, "--local-directory", str(self.run_dir / "worker-0")],
+                                 "--name", name, "--local-directory", str(self.run_dir / local_dir)],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
     def stop(self) -> None:
@@ -122,8 +122,10 @@ def _first_pid(pids: Path, proc: subprocess.Popen[str], timeout: float = 60) -> 
 
 
 def test_worker_killed_and_replaced_does_not_freeze_the_run(tmp_path: Path, cluster: Cluster) -> None:
+    """Isolated mode (the Kubernetes case): the killed stage's scratch folder is swept by the replacement."""
     address = cluster.start()
     root, pids = _project(tmp_path, NAP_S)
+    set_config(root, cluster={"mode": "isolated"})
     started = time.monotonic()
     proc = subprocess.Popen([*PIVOT, "repro", "--cluster", address], cwd=root, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -132,10 +134,11 @@ def test_worker_killed_and_replaced_does_not_freeze_the_run(tmp_path: Path, clus
     try:
         victim = _first_pid(pids, proc)
         group = os.getpgid(victim)
-        assert group in (cluster.group("worker-0"), cluster.group("worker-1"))
+        name = next(n for n in ("worker-0", "worker-1") if cluster.group(n) == group)
+        assert list(cluster.run_dir.glob(f"{name}/**/pivot-scratch/pivot-nap-*"))  # its private folder
         os.killpg(group, signal.SIGKILL)  # the whole worker: nanny and worker process
         killed = time.monotonic()
-        replacement = cluster.add_worker("replacement")
+        replacement = cluster.add_worker("replacement", name)
         proc.wait(NAP_S + 60)
         finished = time.monotonic()
     finally:
@@ -152,6 +155,7 @@ def test_worker_killed_and_replaced_does_not_freeze_the_run(tmp_path: Path, clus
     assert "worker lost: retrying slow:nap (attempt 2 of 3)" in err.text()
     assert (root / "slow" / "last.txt").read_text() == "ONE\nRESTED\n"
     assert len(pids.read_text().split()) == 2
+    assert not list(cluster.run_dir.glob("**/pivot-scratch/pivot-*")), "scratch left behind"
     run_cli(root, "verify")
 
 
