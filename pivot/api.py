@@ -105,6 +105,7 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
             report = RunReport(plan=s.static_plan(scope, force=forced))
             return report
         with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait):
+            _sweep_leftovers(s, scope)
             inputs = s.inputs(scope, force=forced)
             executor = make_executor(s, cluster, jobs=jobs, workers=workers)
             try:
@@ -114,6 +115,15 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
             finally:
                 executor.close()
         return report
+
+
+def _sweep_leftovers(s: Session, scope: Sequence[str]) -> None:
+    """Temp files of a killed earlier run, beside the outputs and inputs this run may write or read."""
+    from pivot import leftovers
+
+    specs = [s.graph.stages[stage] for stage in scope]
+    paths = [o.path for spec in specs for o in spec.outs] + [d.path for spec in specs for d in spec.deps]
+    leftovers.sweep(s.root, leftovers.folders_of(paths))
 
 
 def _forced(s: Session, targets: Targets, force: bool) -> set[str]:
