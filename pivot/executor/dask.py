@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pivot.errors import ClusterLostError, ConfigError, StageFailedError
+from pivot.executor import dask_cluster as reach
 from pivot.executor.base import Executor, Note
 from pivot.executor.live import OUTPUT_TOPIC
 from pivot.executor.task import StageResult, StageTask
@@ -68,14 +69,14 @@ class DaskExecutor(Executor):
         The cluster is reached (or started) at the first submit: a repro with nothing to run pays nothing.
         """
         root = Path(project_root).resolve()
-        config = _config(root)
+        config = reach.config(root)
         mode = str(mode or config.get("cluster.mode") or "auto")
         if mode not in MODES:
             raise ConfigError(f"cluster.mode {mode!r}: use one of {', '.join(MODES)}", path=".pivot/config.yaml")
         if not (isinstance(address, str) and address) and type(address).__name__ != "Client":
             raise ConfigError(f"cluster {address!r}: use 'local', tcp://HOST:PORT or a distributed.Client")
         retries = int(retries if retries is not None else config.get("cluster.retries", 2))
-        isolated = mode == "isolated" or (mode == "auto" and not _inside(cache_url, root))
+        isolated = mode == "isolated" or (mode == "auto" and not reach.inside(cache_url, root))
         executor = cls(None, isolated=isolated, retries=retries)
         executor._target = (address, workers, str(project_root), root)
         executor._cache_url = cache_url
@@ -87,20 +88,20 @@ class DaskExecutor(Executor):
             if self.client is None:
                 assert self._target is not None
                 address, workers, key, root = self._target
-                client, cluster, owns = _open_client(address, workers)
+                client, embedded, owns = reach.open_client(address, workers)
                 try:
                     if self.isolated:
-                        _ship_code(client, key, root)
+                        reach.ship_code(client, key, root)
                     else:
-                        _check_shared(client, root)
-                    self.dashboard = _dashboard(client)
+                        reach.check_shared(client, root)
+                    self.dashboard = reach.dashboard(client)
                     client.subscribe_topic(OUTPUT_TOPIC, self._on_output)
-                    self.info = _describe(client, self.isolated, self._cache_url or str(root), self.dashboard)
+                    self.info = reach.describe(client, self.isolated, self._cache_url or str(root), self.dashboard)
                 except BaseException:
-                    _close(client if owns else None, cluster)
+                    reach.close(client if owns else None, embedded)
                     raise
-                self.client, self._cluster, self._owns_client = client, cluster, owns
-                self.post(Note("notice", message=_info_line(self.info)))
+                self.client, self._cluster, self._owns_client = client, embedded, owns
+                self.post(Note("notice", message=reach.info_line(self.info)))
             return self.client
 
     def submit(self, task: StageTask, *, priority: int = 0) -> Future[StageResult]:
@@ -215,8 +216,8 @@ class DaskExecutor(Executor):
             with contextlib.suppress(Exception):
                 self.client.unsubscribe_topic(OUTPUT_TOPIC)
         if self._lost is not None:
-            _quiet_distributed()  # its own log lines about the lost connection say nothing more
-        _close(self.client if self._owns_client else None, self._cluster)
+            reach.quiet_distributed()  # its own log lines about the lost connection say nothing more
+        reach.close(self.client if self._owns_client else None, self._cluster)
         self.client = self._cluster = None
 
     def describe(self) -> str:
@@ -259,97 +260,3 @@ def _gave_up(task: StageTask, exc: BaseException | None, attempt: int) -> StageF
         f"stage {task.stage!r}: the Dask worker running it died, {tried} time(s) ({type(exc).__name__}; last on "
         f"{last}: see that worker's log, e.g. for running out of memory); nothing was recorded. "
         "Retries after a worker loss: cluster.retries in .pivot/config.yaml", stage=task.stage)
-
-
-def _describe(client: Any, isolated: bool, cache: str, dashboard: str | None) -> dict[str, Any]:
-    info = client.scheduler_info(n_workers=-1)
-    workers = info.get("workers", {})
-    return {"address": str(info.get("address") or client.scheduler.address), "workers": len(workers),
-            "threads": sum(int(w.get("nthreads", 0)) for w in workers.values()),
-            "cache": "isolated" if isolated else "shared", "cache_url": cache, "dashboard": dashboard}
-
-
-def _info_line(info: Mapping[str, Any]) -> str:
-    line = (f"dask cluster {info['address']}: {info['workers']} worker(s), {info['threads']} thread(s), "
-            f"{info['cache']} cache ({info['cache_url']})")
-    return line + (f"; dashboard: {info['dashboard']}" if info.get("dashboard") else "")
-
-
-def _quiet_distributed() -> None:
-    for name in ("distributed", "distributed.client", "distributed.core", "distributed.comm", "tornado"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-
-
-def _config(root: Path) -> Any:
-    from pivot.project.config import Config
-    from pivot.project.layout import Layout
-
-    return Config.load(Layout(root).config_file)
-
-
-def _open_client(address: Any, workers: int | None) -> tuple[Any, Any, bool]:
-    """(client, embedded cluster or None, whether we own the client)."""
-    import dask
-    from distributed import Client, LocalCluster
-
-    if isinstance(address, Client):
-        return address, None, False
-    if address != "local":
-        try:
-            return Client(address, timeout="20s"), None, True  # type: ignore[no-untyped-call]
-        except OSError as exc:
-            raise ConfigError(f"cannot reach the Dask scheduler at {address} ({exc}); is the cluster running? "
-                              "(cluster/status.sh)") from exc
-    # One thread per worker process: stages chdir. Worker loss is retried by the
-    # executor (with fresh keys), so the scheduler gives up on the first loss.
-    if logging.getLogger("distributed").level < logging.WARNING:
-        logging.getLogger("distributed").setLevel(logging.WARNING)  # the embedded scheduler's chatter
-    settings = {"distributed.scheduler.allowed-failures": 0, "distributed.worker.daemon": False}
-    with dask.config.set(settings):
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=logging.ERROR)  # type: ignore[no-untyped-call]
-        try:
-            return Client(cluster), cluster, True  # type: ignore[no-untyped-call]
-        except BaseException:
-            cluster.close()
-            raise
-
-
-def _close(client: Any, cluster: Any) -> None:
-    if client is not None:
-        with contextlib.suppress(Exception):  # a lost scheduler: nothing left to close cleanly
-            client.close(timeout=5)
-    if cluster is not None:
-        cluster.close()
-
-
-def _dashboard(client: Any) -> str | None:
-    services = client.scheduler_info(n_workers=0).get("services", {})
-    return str(client.dashboard_link) if "dashboard" in services else None
-
-
-def _inside(cache_url: str, root: Path) -> bool:
-    if "://" in cache_url and not cache_url.startswith("file://"):
-        return False
-    path = Path(cache_url.removeprefix("file://")).resolve()
-    return path.is_relative_to(root)
-
-
-def _ship_code(client: Any, key: str, root: Path) -> None:
-    """``key``: the project root exactly as the tasks name it (StageTask.project_root)."""
-    from pivot.executor.plugin import CodePlugin, pack_project
-
-    plugin = CodePlugin(key, pack_project(root))
-    client.register_plugin(plugin, name=plugin.name)
-
-
-def _check_shared(client: Any, root: Path) -> None:
-    """Shared mode needs the project folder (code and cache) at the same path on every worker."""
-    seen = client.run(os.path.isdir, str(root))
-    blind = sorted(worker for worker, ok in seen.items() if not ok)
-    if blind:
-        raise ConfigError(
-            f"{len(blind)} Dask worker(s) cannot see the project folder {root} (e.g. {blind[0]}); "
-            "use a shared filesystem, or set cache.dir in .pivot/config.yaml to a location every worker "
-            "reaches (s3://... or a shared folder outside the project) for isolated mode", path=str(root))
-

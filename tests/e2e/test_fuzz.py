@@ -128,6 +128,8 @@ class PivotMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         COUNTS["sequences"] += 1
+        if COUNTS["sequences"] % 100 == 0:  # a long `make fuzz` shows it is alive
+            print(f"fuzz: {COUNTS['sequences']} sequences, {COUNTS['steps']} steps so far", flush=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     @rule(index=st.integers(0, len(WORDS) - 1), track=st.booleans())
