@@ -29,8 +29,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.run
 
+# The long fuzz run has no per-test timeout (the 300 s default killed it before it finished).
 fuzz: $(STAMP)
-	# The long run has no per-test timeout (the 300 s default would kill it before it finishes).
 	PIVOT_FUZZ_EXAMPLES=2000 PIVOT_FUZZ_DASK_EXAMPLES=200 $(PY) -m pytest -q -p no:cacheprovider --timeout=0 \
 		tests/e2e/test_fuzz.py -s
 

@@ -56,7 +56,7 @@ class DaskExecutor(Executor):
         self._live: dict[Future[StageResult], Any] = {}  # our future -> its current distributed future
         self._resources: list[Mapping[str, float]] | None = None
         self._target: tuple[Any, int | None, str, Path] | None = None  # connect(): opened at first submit
-        self._fetchers = ThreadPoolExecutor(4, thread_name_prefix="pivot-fetch")
+        self._fetchers = ThreadPoolExecutor(8, thread_name_prefix="pivot-fetch")
         self._runs: set[str] = set()  # run tokens whose output lines we show
         self._lost: ClusterLostError | None = None
         self._cache_url = ""
@@ -136,6 +136,9 @@ class DaskExecutor(Executor):
             return
         with self._lock:
             self._live[outer] = inner
+        self._watch(outer, inner, task, priority, attempt)
+
+    def _watch(self, outer: Future[StageResult], inner: Any, task: StageTask, priority: int, attempt: int) -> None:
         # The callback runs on distributed's single callback thread: it must only hand over.
         inner.add_done_callback(
             lambda done: self._fetchers.submit(self._settle, outer, done, task, priority, attempt))
@@ -147,6 +150,9 @@ class DaskExecutor(Executor):
         if outer.done():
             return  # cancelled meanwhile
         status = inner.status
+        if status not in ("finished", "error", "cancelled"):  # its result was lost and is being recomputed
+            self._watch(outer, inner, task, priority, attempt)
+            return
         try:
             if status == "finished":
                 _resolve(outer, result=inner.result(timeout=FETCH_TIMEOUT_S))
@@ -161,14 +167,18 @@ class DaskExecutor(Executor):
             exc = StageFailedError(f"stage {task.stage!r}: its Dask task was cancelled", stage=task.stage)
         elif isinstance(exc, KilledWorker) or status == "finished":  # died running it, or died holding the result
             if attempt < self.retries:
-                self.post(Note("notice", task.stage,
-                               message=f"worker lost: retrying {task.stage} (attempt {attempt + 2} of {self.retries + 1})"))
-                with contextlib.suppress(Exception):
-                    inner.release()
-                self._submit(outer, task, priority, attempt + 1)
+                self._retry(outer, inner, task, priority, attempt + 1)
                 return
             exc = _gave_up(task, exc, attempt)
         _resolve(outer, error=exc if isinstance(exc, BaseException) else RuntimeError(str(exc)))
+
+    def _retry(self, outer: Future[StageResult], inner: Any, task: StageTask, priority: int, attempt: int) -> None:
+        """At once, under a fresh key: the old key may still name the lost attempt on the scheduler."""
+        self.post(Note("notice", task.stage,
+                       message=f"worker lost: retrying {task.stage} (attempt {attempt + 1} of {self.retries + 1})"))
+        with contextlib.suppress(Exception):
+            inner.release()
+        self._submit(outer, task, priority, attempt)
 
     def _scheduler_gone(self, exc: BaseException | None) -> bool:
         if self._lost is not None:
