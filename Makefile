@@ -30,8 +30,11 @@ bench: $(STAMP)
 	$(PY) -m tests.benchmarks.run
 
 # The long fuzz run has no per-test timeout (the 300 s default killed it before it finished).
+# Sequences: FUZZ_EXAMPLES on the inline executor, FUZZ_DASK_EXAMPLES on a LocalCluster.
+FUZZ_EXAMPLES ?= 2000
+FUZZ_DASK_EXAMPLES ?= 200
 fuzz: $(STAMP)
-	PIVOT_FUZZ_EXAMPLES=2000 PIVOT_FUZZ_DASK_EXAMPLES=200 $(PY) -m pytest -q -p no:cacheprovider --timeout=0 \
+	PIVOT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PIVOT_FUZZ_DASK_EXAMPLES=$(FUZZ_DASK_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider --timeout=0 \
 		tests/e2e/test_fuzz.py -s
 
 clean:
