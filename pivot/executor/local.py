@@ -43,7 +43,7 @@ class LocalExecutor(Executor):
                                             name="pivot-lines", daemon=True)
             self._reader.start()
             self._pool = cf.ProcessPoolExecutor(self.jobs, mp_context=context, initializer=set_local_queue,
-                                                initargs=(self._lines,))
+                                                initargs=(self._lines, os.getpid()))
         return self._pool
 
     def _read_lines(self, stop: threading.Event) -> None:
