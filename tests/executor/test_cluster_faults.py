@@ -150,6 +150,7 @@ def test_worker_killed_and_replaced_does_not_freeze_the_run(tmp_path: Path, clus
     assert finished - killed < NAP_S + 30, text
     times = [*sorted(out.times() + err.times()), finished]  # from the first line: start-up is not a freeze
     silence = max(b - a for a, b in itertools.pairwise(times))
+    print(f"\nworker killed: run finished {finished - killed:.1f}s later, longest silence {silence:.1f}s")
     assert silence < 15, f"{silence:.1f}s without output\n{text}"
     assert "worker lost: retrying slow:nap (attempt 2 of 3)" in err.text()
     assert (root / "slow" / "last.txt").read_text() == "ONE\nRESTED\n"
