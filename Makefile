@@ -29,8 +29,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.run
 
+# The long fuzz run has no per-test timeout (the 300 s default killed it before it finished).
+# Sequences: FUZZ_EXAMPLES on the inline executor, FUZZ_DASK_EXAMPLES on a LocalCluster.
+FUZZ_EXAMPLES ?= 2000
+FUZZ_DASK_EXAMPLES ?= 200
 fuzz: $(STAMP)
-	PIVOT_FUZZ_EXAMPLES=2000 $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_fuzz.py -s
+	PIVOT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PIVOT_FUZZ_DASK_EXAMPLES=$(FUZZ_DASK_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider --timeout=0 \
+		tests/e2e/test_fuzz.py -s
 
 clean:
 	rm -rf $(VENV) build *.egg-info

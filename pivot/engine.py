@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from pivot import commit
+from pivot.errors import ClusterLostError
 from pivot.executor.base import Executor
 from pivot.executor.task import StageResult, StageTask, TaskDep, TaskOut
 from pivot.fingerprint.stage_key import manifest_hash
@@ -91,17 +92,30 @@ def start_run(session: Session, scope: Sequence[str], inputs: dict[str, StageInp
 
 
 def finish_report(run: _Run) -> RunReport:
-    """The report in plan order; a stage never decided or never started says so."""
+    """The report in plan order; a stage never decided or never started says why."""
+    why = "not started: the cluster was lost" if run.report.cluster_lost else "not started: an earlier stage failed"
     for stage in run.loop.order:
         if stage not in run.report.outcomes:
-            run.report.outcomes[stage] = StageOutcome(stage, Outcome.NOT_STARTED, "not started: an earlier stage failed")
+            run.report.outcomes[stage] = StageOutcome(stage, Outcome.NOT_STARTED, why)
     run.report.outcomes = {s: run.report.outcomes[s] for s in run.loop.order}
+    if run.report.cluster_lost:
+        run.report.cluster_lost = _lost_message(run.report)
     return run.report
+
+
+def _lost_message(report: RunReport) -> str:
+    kept = sum(report.count(o) for o in (Outcome.RAN, Outcome.RESTORED, Outcome.CHECKED_OUT))
+    return (f"{report.cluster_lost}: {kept} stage(s) completed and were committed before that (kept), "
+            f"{report.count(Outcome.INTERRUPTED)} interrupted, {report.count(Outcome.NOT_STARTED)} not started; "
+            "nothing of the unfinished stages was recorded. Run `pivot repro` again (with a running scheduler) "
+            "to continue from there")
 
 
 def _drive(run: _Run) -> None:
     while advance(run):
-        for future in run.executor.wait_any(list(run.running)):
+        done = run.executor.wait_any(list(run.running))
+        _relay_notes(run)  # a stage's last lines come before its result
+        for future in done:
             settle(run, future)
 
 
@@ -111,8 +125,10 @@ def advance(run: _Run) -> bool:
         _take_decisions(run)
         _submit_ready(run)
         if run.running:
+            _relay_notes(run)  # e.g. the cluster's description, before any stage finishes
             return True
         if not _take_decisions(run):
+            _relay_notes(run)
             return False
 
 
@@ -120,6 +136,13 @@ def settle(run: _Run, future: Future[StageResult]) -> None:
     """A submitted stage finished (or was lost): commit it and feed the loop."""
     decision, started = run.running.pop(future)
     _finish(run, decision, future, started)
+
+
+def _relay_notes(run: _Run) -> None:
+    for note in run.executor.notes():
+        running = tuple(d.stage for d, _ in itertools.islice(run.running.values(), 8))
+        run.progress(Event(note.kind, note.stage, None, len(run.report.outcomes), len(run.loop.order), running,
+                           note.stream, note.line, note.message))
 
 
 def _take_decisions(run: _Run) -> bool:
@@ -181,6 +204,12 @@ def _finish(run: _Run, decision: Decision, future: Future[StageResult], started:
     run.busy_mutex -= set(spec.mutex)
     try:
         result = future.result()
+    except ClusterLostError as exc:  # not the stage's fault: interrupted, and nothing new starts
+        run.report.cluster_lost = str(exc)
+        run.halted = True
+        _record(run, StageOutcome(decision.stage, Outcome.INTERRUPTED, "interrupted: the cluster was lost",
+                                  time.perf_counter() - started))
+        return
     except BaseException as exc:  # the executor lost the task (worker died, cancelled)
         result = StageResult(decision.stage, False, error=f"{type(exc).__name__}: {exc}")
     duration = time.perf_counter() - started

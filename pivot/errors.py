@@ -69,3 +69,12 @@ class CorruptObjectError(CacheError):
 
 class CodeMismatchError(PivotError):
     """A worker's code fingerprint differs from the planner's (version skew)."""
+
+
+class ClusterLostError(PivotError):
+    """The Dask scheduler went away mid-run: exit code 3, distinct from a stage failure.
+
+    Whatever finished before is committed; re-running continues from there.
+    """
+
+    exit_code = 3

@@ -2,7 +2,9 @@
 
 A terminal gets rich's live console; a notebook would get its escape codes as
 text. Here progress is a single output (``display_id``) rewritten in place with
-"done/total, running" as plain HTML and text, never ANSI.
+"done/total, running" as plain HTML and text, never ANSI. Stage output lines
+and notices (the cluster's dashboard, a worker lost) are printed as they come,
+so they appear in the cell under the progress display.
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ class NotebookProgress:
         self._handle: Any = None
 
     def __call__(self, event: Event) -> None:
+        if event.kind == "output":
+            prefix = f"{event.stage} | " if len(event.running) > 1 else ""
+            print(prefix + event.line, file=sys.stdout if event.stream == "stdout" else sys.stderr, flush=True)
+            return
+        if event.kind == "notice":
+            print(f"pivot: {event.message}", flush=True)
+            return
         last = f"{event.stage} {event.outcome.status}" if event.outcome is not None else ""
         self.show(ProgressLine(event.done, event.total, event.running, last))
 

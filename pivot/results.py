@@ -17,6 +17,7 @@ class Outcome(enum.StrEnum):
     FAILED = "failed"
     BLOCKED = "blocked"
     NOT_STARTED = "not_started"
+    INTERRUPTED = "interrupted"  # was running when the cluster was lost; nothing recorded
 
 
 @dataclass
@@ -30,8 +31,13 @@ class StageOutcome:
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.stage, "status": str(self.status), "reason": self.reason,
-                "duration_s": round(self.duration_s, 4)}
+        data: dict[str, Any] = {"name": self.stage, "status": str(self.status), "reason": self.reason,
+                                "duration_s": round(self.duration_s, 4)}
+        if self.status in (Outcome.RAN, Outcome.FAILED):  # what the stage printed, failed or not
+            data.update(stdout=self.stdout, stderr=self.stderr)
+        if self.error is not None:
+            data["error"] = self.error
+        return data
 
 
 @dataclass
@@ -39,6 +45,8 @@ class RunReport:
     outcomes: dict[str, StageOutcome] = field(default_factory=dict)
     plan: Plan = field(default_factory=Plan)
     dashboard: str | None = None
+    cluster: dict[str, Any] | None = None  # address, workers, threads, cache mode, dashboard
+    cluster_lost: str | None = None  # the scheduler went away mid-run: what the user is told
 
     def count(self, status: Outcome) -> int:
         return sum(1 for o in self.outcomes.values() if o.status == status)
@@ -49,7 +57,7 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and self.count(Outcome.BLOCKED) == 0
+        return not self.failed and self.count(Outcome.BLOCKED) == 0 and self.cluster_lost is None
 
     def __repr__(self) -> str:
         from pivot.report.html import run_text
@@ -69,4 +77,8 @@ class RunReport:
             "restored": self.count(Outcome.RESTORED),
             "checked_out": self.count(Outcome.CHECKED_OUT),
             "failed": self.count(Outcome.FAILED),
+            "interrupted": self.count(Outcome.INTERRUPTED),
+            "not_started": self.count(Outcome.NOT_STARTED),
+            "cluster": self.cluster,
+            "cluster_lost": self.cluster_lost,
         }

@@ -70,16 +70,27 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
         asked = target_list(targets) or (["--all"] if all else [])  # as the user said it, for the history
         with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait), \
                 history.recording(s.ws.state, history_keep(s), run_id=run_id, targets=asked) as rec:
+            _sweep_leftovers(s, scope)
             inputs = s.inputs(scope, force=forced)
             own = executor is None  # an executor passed in (watch mode) outlives this run
             rec.executor = make_executor(s, cluster, jobs=jobs, workers=workers) if own else executor
             try:
                 report = rec.report = execute(s, scope, inputs, rec.executor, keep_going=keep_going, progress=progress)
                 report.dashboard = getattr(rec.executor, "dashboard", None)
+                report.cluster = getattr(rec.executor, "info", None) or None
             finally:
                 if own:
                     rec.executor.close()
         return report
+
+
+def _sweep_leftovers(s: Session, scope: Sequence[str]) -> None:
+    """Temp files of a killed earlier run, beside the outputs and inputs this run may write or read."""
+    from pivot import leftovers
+
+    specs = [s.graph.stages[stage] for stage in scope]
+    paths = [o.path for spec in specs for o in spec.outs] + [d.path for spec in specs for d in spec.deps]
+    leftovers.sweep(s.root, leftovers.folders_of(paths))
 
 
 def history_keep(s: Session) -> int:

@@ -51,6 +51,10 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON only.")(func)
 
 
+def quiet_option(func: F) -> F:
+    return click.option("-q", "--quiet", is_flag=True, help="Do not show the stages' own output.")(func)
+
+
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
@@ -142,10 +146,11 @@ def status(targets: tuple[str, ...], all_: bool, explain: bool, quiet: bool, rem
 @click.option("--jsonl", is_flag=True, help="Write one JSON event a line on stdout (schema in the README).")
 @click.option("--debounce", "debounce_ms", type=click.IntRange(min=0), default=None, metavar="MS",
               help="--watch: quiet time before re-planning (default: config watch.debounce or 300).")
+@quiet_option
 @json_option
 def repro(targets: tuple[str, ...], all_: bool, force: bool, dry_run: bool, explain: bool, jobs: int | None,
           keep_going: bool, cluster: str | None, workers: int | None, pull: bool, no_wait: bool, watch: bool,
-          jsonl: bool, debounce_ms: int | None, as_json: bool) -> None:
+          jsonl: bool, debounce_ms: int | None, quiet: bool, as_json: bool) -> None:
     """Bring the targets and their upstream up to date, running only what changed."""
     if (watch or jsonl) and not dry_run:
         from pivot.cli.stream_cmds import StreamOptions, repro_stream
@@ -153,7 +158,7 @@ def repro(targets: tuple[str, ...], all_: bool, force: bool, dry_run: bool, expl
         return repro_stream(StreamOptions(list(targets), all_, force, keep_going, jobs, cluster, workers, no_wait,
                                           pull, jsonl, debounce_ms), watch=watch)
     _run(list(targets), all_=all_, force=force, dry_run=dry_run, explain=explain, jobs=jobs, keep_going=keep_going,
-         cluster=cluster, workers=workers, pull=pull, no_wait=no_wait, as_json=as_json, upstream=True)
+         cluster=cluster, workers=workers, pull=pull, no_wait=no_wait, as_json=as_json, upstream=True, quiet=quiet)
 
 
 @cli.command()
@@ -162,16 +167,18 @@ def repro(targets: tuple[str, ...], all_: bool, force: bool, dry_run: bool, expl
 @click.option("-j", "--jobs", type=int, default=None)
 @click.option("-k", "--keep-going", is_flag=True)
 @click.option("--cluster", default=None)
+@quiet_option
 @json_option
-def run(stages: tuple[str, ...], force: bool, jobs: int | None, keep_going: bool, cluster: str | None, as_json: bool) -> None:
+def run(stages: tuple[str, ...], force: bool, jobs: int | None, keep_going: bool, cluster: str | None, quiet: bool,
+        as_json: bool) -> None:
     """Run only these stages (no upstream)."""
     _run(list(stages), all_=False, force=force, dry_run=False, explain=False, jobs=jobs, keep_going=keep_going,
-         cluster=cluster, workers=None, pull=False, no_wait=False, as_json=as_json, upstream=False)
+         cluster=cluster, workers=None, pull=False, no_wait=False, as_json=as_json, upstream=False, quiet=quiet)
 
 
 def _run(targets: list[str], *, all_: bool, force: bool, dry_run: bool, explain: bool, jobs: int | None,
          keep_going: bool, cluster: str | None, workers: int | None, pull: bool, no_wait: bool,
-         as_json: bool, upstream: bool) -> None:
+         as_json: bool, upstream: bool, quiet: bool = False) -> None:
     from pivot import api
     from pivot.report import console
 
@@ -190,14 +197,18 @@ def _run(targets: list[str], *, all_: bool, force: bool, dry_run: bool, explain:
         return
     if explain and not as_json:
         console.print_status(api.status(targets, all=all_, explain=True, force=force), dry_run=True)
-    with console.progress_display(enabled=not as_json) as progress:
+    with console.progress_display(enabled=not as_json, quiet=quiet) as progress:
         report = api.repro(targets, all=all_, force=force, keep_going=keep_going, jobs=jobs, cluster=cluster,
                            workers=workers, upstream=upstream, wait=not no_wait, progress=progress,
                            on_wait=None if as_json else console.say)
     if as_json:
         emit_json(report.to_json())
-    else:
+    elif not report.cluster_lost:
         console.print_run(report)
+    if report.cluster_lost:
+        from pivot.errors import ClusterLostError
+
+        raise ClusterLostError(report.cluster_lost)  # one message, exit code 3
     if report.failed:
         sys.exit(1)
 

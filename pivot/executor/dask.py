@@ -3,29 +3,40 @@
 The same ``run_task`` as the local pool runs on the workers (DESIGN rule 6);
 the Dask key is the task key (stage key + run token, DESIGN rule 12). Each
 distributed future is mirrored by a concurrent.futures.Future that the engine
-waits on. A stage whose worker died is resubmitted under a fresh key, at most
-``retries`` times, then fails with the reason; nothing is committed before the
-planner holds a complete result, so a retry is always safe.
+waits on.
+
+Nothing here blocks distributed's callback thread: a done-callback only hands
+the future to a thread of our own, which fetches the result with a timeout.
+A stage whose worker died (or whose result cannot be fetched from it) is
+resubmitted at once under a fresh key, at most ``retries`` times, with a
+notice. Losing the scheduler settles every stage still out with one
+ClusterLostError. Nothing is committed before the planner holds a complete
+result, so a retry is always safe. Stage output lines come back through
+distributed's event pub-sub (``Worker.log_event`` -> ``subscribe_topic``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, InvalidStateError, wait
+from collections.abc import Mapping
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from pivot.errors import ConfigError, StageFailedError
-from pivot.executor.base import Executor
+from pivot.errors import ClusterLostError, ConfigError, StageFailedError
+from pivot.executor import dask_cluster as reach
+from pivot.executor.base import Executor, Note
+from pivot.executor.live import OUTPUT_TOPIC
 from pivot.executor.task import StageResult, StageTask
 from pivot.executor.worker import run_task
 
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "shared", "isolated")
+FETCH_TIMEOUT_S = 10.0  # results are tiny: a fetch this slow means the worker holding it is gone
 
 
 class DaskExecutor(Executor):
@@ -33,16 +44,22 @@ class DaskExecutor(Executor):
 
     def __init__(self, client: Any, *, isolated: bool = False, retries: int = 2, cluster: Any = None,
                  owns_client: bool = False, dashboard: str | None = None) -> None:
+        super().__init__()
         self.client = client
         self.isolated = isolated
         self.retries = retries
         self.dashboard = dashboard
+        self.info: dict[str, Any] = {}  # the cluster's one-line description, as data (JSON report)
         self._cluster = cluster  # an embedded LocalCluster, closed with the executor
         self._owns_client = owns_client
         self._lock = threading.Lock()
         self._live: dict[Future[StageResult], Any] = {}  # our future -> its current distributed future
         self._resources: list[Mapping[str, float]] | None = None
         self._target: tuple[Any, int | None, str, Path] | None = None  # connect(): opened at first submit
+        self._fetchers = ThreadPoolExecutor(8, thread_name_prefix="pivot-fetch")
+        self._runs: set[str] = set()  # run tokens whose output lines we show
+        self._lost: ClusterLostError | None = None
+        self._cache_url = ""
 
     @classmethod
     def connect(cls, address: Any, *, workers: int | None = None, project_root: str | os.PathLike[str],
@@ -52,16 +69,17 @@ class DaskExecutor(Executor):
         The cluster is reached (or started) at the first submit: a repro with nothing to run pays nothing.
         """
         root = Path(project_root).resolve()
-        config = _config(root)
+        config = reach.config(root)
         mode = str(mode or config.get("cluster.mode") or "auto")
         if mode not in MODES:
             raise ConfigError(f"cluster.mode {mode!r}: use one of {', '.join(MODES)}", path=".pivot/config.yaml")
         if not (isinstance(address, str) and address) and type(address).__name__ != "Client":
             raise ConfigError(f"cluster {address!r}: use 'local', tcp://HOST:PORT or a distributed.Client")
         retries = int(retries if retries is not None else config.get("cluster.retries", 2))
-        isolated = mode == "isolated" or (mode == "auto" and not _inside(cache_url, root))
+        isolated = mode == "isolated" or (mode == "auto" and not reach.inside(cache_url, root))
         executor = cls(None, isolated=isolated, retries=retries)
         executor._target = (address, workers, str(project_root), root)
+        executor._cache_url = cache_url
         return executor
 
     def open(self) -> Any:
@@ -70,17 +88,20 @@ class DaskExecutor(Executor):
             if self.client is None:
                 assert self._target is not None
                 address, workers, key, root = self._target
-                client, cluster, owns = _open_client(address, workers)
+                client, embedded, owns = reach.open_client(address, workers)
                 try:
                     if self.isolated:
-                        _ship_code(client, key, root)
+                        reach.ship_code(client, key, root)
                     else:
-                        _check_shared(client, root)
-                    self.dashboard = _dashboard(client)
+                        reach.check_shared(client, root)
+                    self.dashboard = reach.dashboard(client)
+                    client.subscribe_topic(OUTPUT_TOPIC, self._on_output)
+                    self.info = reach.describe(client, self.isolated, self._cache_url or str(root), self.dashboard)
                 except BaseException:
-                    _close(client if owns else None, cluster)
+                    reach.close(client if owns else None, embedded)
                     raise
-                self.client, self._cluster, self._owns_client = client, cluster, owns
+                self.client, self._cluster, self._owns_client = client, embedded, owns
+                self.post(Note("notice", message=reach.info_line(self.info)))
             return self.client
 
     def refresh_code(self) -> None:
@@ -88,12 +109,23 @@ class DaskExecutor(Executor):
         mode) must not run the code of the first run. Shared mode workers read it from disk."""
         with self._lock:
             if self.client is not None and self.isolated and self._target is not None:
-                _ship_code(self.client, self._target[2], self._target[3])
+                reach.ship_code(self.client, self._target[2], self._target[3])
 
     def submit(self, task: StageTask, *, priority: int = 0) -> Future[StageResult]:
         outer: Future[StageResult] = Future()
+        if self._lost is not None:
+            outer.set_exception(self._lost)
+            return outer
         self.open()
-        problem = self._resource_problem(task)
+        self._runs.add(task.run_token)
+        try:
+            problem = self._resource_problem(task)
+        except Exception as exc:
+            if not self._scheduler_gone(exc):
+                raise
+            self._lose(exc)
+            outer.set_exception(self._lost or exc)
+            return outer
         if problem is not None:
             outer.set_exception(StageFailedError(problem, stage=task.stage))
             return outer
@@ -102,46 +134,87 @@ class DaskExecutor(Executor):
 
     def _submit(self, outer: Future[StageResult], task: StageTask, priority: int, attempt: int) -> None:
         key = task.task_key if attempt == 0 else f"{task.task_key}-retry{attempt}"
-        inner = self.client.submit(run_task, task, key=key, pure=False, priority=priority,
-                                   resources=dict(task.resources) or None)
+        try:
+            inner = self.client.submit(run_task, task, key=key, pure=False, priority=priority,
+                                       resources=dict(task.resources) or None)
+        except Exception as exc:  # the client is closed or reconnecting
+            self._lose(exc)
+            _resolve(outer, error=self._lost or exc)
+            return
         with self._lock:
             self._live[outer] = inner
-        inner.add_done_callback(lambda done: self._settle(outer, done, task, priority, attempt))
+        self._watch(outer, inner, task, priority, attempt)
+
+    def _watch(self, outer: Future[StageResult], inner: Any, task: StageTask, priority: int, attempt: int) -> None:
+        # The callback runs on distributed's single callback thread: it must only hand over.
+        inner.add_done_callback(
+            lambda done: self._fetchers.submit(self._settle, outer, done, task, priority, attempt))
 
     def _settle(self, outer: Future[StageResult], inner: Any, task: StageTask, priority: int, attempt: int) -> None:
-        """Runs on distributed's callback thread: mirror the outcome, or retry after a worker loss."""
+        """On our own thread: mirror the outcome, or retry after a worker loss."""
         from distributed.scheduler import KilledWorker
 
         if outer.done():
             return  # cancelled meanwhile
+        status = inner.status
+        if status not in ("finished", "error", "cancelled"):  # its result was lost and is being recomputed
+            self._watch(outer, inner, task, priority, attempt)
+            return
         try:
-            if inner.status == "finished":
-                _resolve(outer, result=inner.result())
+            if status == "finished":
+                _resolve(outer, result=inner.result(timeout=FETCH_TIMEOUT_S))
                 return
-            if inner.status == "cancelled":
-                raise StageFailedError(f"stage {task.stage!r}: its Dask task was cancelled", stage=task.stage)
-            exc = inner.exception()
-        except Exception as error:  # the result could not be fetched (connection lost)
+            exc = None if status == "cancelled" else inner.exception(timeout=FETCH_TIMEOUT_S)
+        except Exception as error:  # the result could not be fetched: its worker is gone, or the scheduler
             exc = error
-        if isinstance(exc, KilledWorker):
-            tried = (attempt + 1) * (1 + int(getattr(exc, "allowed_failures", 0)))  # the scheduler retries too
-            if tried <= self.retries:
-                log.warning("stage %s: worker lost (%s); retrying on another worker", task.stage, exc)
-                self._submit(outer, task, priority, attempt + 1)
+        if self._scheduler_gone(exc):
+            self._lose(exc)
+            return
+        if status == "cancelled":
+            exc = StageFailedError(f"stage {task.stage!r}: its Dask task was cancelled", stage=task.stage)
+        elif isinstance(exc, KilledWorker) or status == "finished":  # died running it, or died holding the result
+            if attempt < self.retries:
+                self._retry(outer, inner, task, priority, attempt + 1)
                 return
-            last = getattr(getattr(exc, "last_worker", None), "address", "unknown")
-            exc = StageFailedError(
-                f"stage {task.stage!r}: the Dask worker running it died, {tried} time(s) (KilledWorker; last on "
-                f"{last}: see that worker's log, e.g. for running out of memory); nothing was recorded. "
-                "Retries after a worker loss: cluster.retries in .pivot/config.yaml", stage=task.stage)
+            exc = _gave_up(task, exc, attempt)
         _resolve(outer, error=exc if isinstance(exc, BaseException) else RuntimeError(str(exc)))
 
-    def wait_any(self, futures: Iterable[Future[StageResult]], timeout: float | None = None) -> set[Future[StageResult]]:
-        done, _ = wait(list(futures), timeout=timeout, return_when=FIRST_COMPLETED)
+    def _retry(self, outer: Future[StageResult], inner: Any, task: StageTask, priority: int, attempt: int) -> None:
+        """At once, under a fresh key: the old key may still name the lost attempt on the scheduler."""
+        self.post(Note("notice", task.stage,
+                       message=f"worker lost: retrying {task.stage} (attempt {attempt + 1} of {self.retries + 1})"))
+        with contextlib.suppress(Exception):
+            inner.release()
+        self._submit(outer, task, priority, attempt)
+
+    def _scheduler_gone(self, exc: BaseException | None) -> bool:
+        if self._lost is not None:
+            return True
+        status = getattr(self.client, "status", "running")
+        return status not in ("running", "newly-created") or "connection-lost" in str(getattr(exc, "reason", ""))
+
+    def _lose(self, exc: BaseException | None) -> None:
+        """The scheduler is gone: every stage still out settles with one ClusterLostError."""
+        with self._lock:
+            if self._lost is None:
+                where = self.info.get("address") or "?"
+                self._lost = ClusterLostError(f"lost the Dask scheduler at {where}", path=str(where))
+                log.debug("scheduler lost: %r", exc)
+            live = list(self._live)
+            self._live.clear()
+        for outer in live:
+            _resolve(outer, error=self._lost)
+
+    def _on_output(self, event: Any) -> None:
+        """On the client's event loop: hand the line over, never block."""
+        _, msg = event
+        if isinstance(msg, dict) and msg.get("run") in self._runs:
+            self.post(Note("output", str(msg.get("stage", "")), str(msg.get("stream", "")), str(msg.get("line", ""))))
+
+    def _forget(self, done: set[Future[StageResult]]) -> None:
         with self._lock:
             for future in done:
                 self._live.pop(future, None)
-        return set(done)
 
     def cancel_all(self) -> None:
         with self._lock:
@@ -149,17 +222,24 @@ class DaskExecutor(Executor):
             self._live.clear()
         for outer in live:
             outer.cancel()
-        if live and self.client is not None:
-            self.client.cancel(list(live.values()))
+        if live and self.client is not None and self._lost is None:
+            with contextlib.suppress(Exception):
+                self.client.cancel(list(live.values()))
 
     def close(self) -> None:
         self.cancel_all()
-        _close(self.client if self._owns_client else None, self._cluster)
+        self._fetchers.shutdown(wait=False, cancel_futures=True)
+        if self.client is not None and self._lost is None:
+            with contextlib.suppress(Exception):
+                self.client.unsubscribe_topic(OUTPUT_TOPIC)
+        if self._lost is not None:
+            reach.quiet_distributed()  # its own log lines about the lost connection say nothing more
+        reach.close(self.client if self._owns_client else None, self._cluster)
         self.client = self._cluster = None
 
     def describe(self) -> str:
         mode = "isolated" if self.isolated else "shared"
-        where = self.client.scheduler.address if self.client is not None else "not connected"
+        where = self.info.get("address") or "not connected"
         return f"dask ({where}, {mode} cache)"
 
     def _resource_problem(self, task: StageTask) -> str | None:
@@ -190,75 +270,10 @@ def _resolve(outer: Future[StageResult], *, result: StageResult | None = None, e
         pass  # cancelled by cancel_all while the result was on its way
 
 
-def _config(root: Path) -> Any:
-    from pivot.project.config import Config
-    from pivot.project.layout import Layout
-
-    return Config.load(Layout(root).config_file)
-
-
-def _open_client(address: Any, workers: int | None) -> tuple[Any, Any, bool]:
-    """(client, embedded cluster or None, whether we own the client)."""
-    import dask
-    from distributed import Client, LocalCluster
-
-    if isinstance(address, Client):
-        return address, None, False
-    if address != "local":
-        try:
-            return Client(address, timeout="20s"), None, True  # type: ignore[no-untyped-call]
-        except OSError as exc:
-            raise ConfigError(f"cannot reach the Dask scheduler at {address} ({exc}); is the cluster running? "
-                              "(cluster/status.sh)") from exc
-    # One thread per worker process: stages chdir. Worker loss is retried by the
-    # executor (with fresh keys), so the scheduler gives up on the first loss.
-    if logging.getLogger("distributed").level < logging.WARNING:
-        logging.getLogger("distributed").setLevel(logging.WARNING)  # the embedded scheduler's chatter
-    settings = {"distributed.scheduler.allowed-failures": 0, "distributed.worker.daemon": False}
-    with dask.config.set(settings):
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=logging.ERROR)  # type: ignore[no-untyped-call]
-        try:
-            return Client(cluster), cluster, True  # type: ignore[no-untyped-call]
-        except BaseException:
-            cluster.close()
-            raise
-
-
-def _close(client: Any, cluster: Any) -> None:
-    if client is not None:
-        client.close()
-    if cluster is not None:
-        cluster.close()
-
-
-def _dashboard(client: Any) -> str | None:
-    services = client.scheduler_info(n_workers=0).get("services", {})
-    return str(client.dashboard_link) if "dashboard" in services else None
-
-
-def _inside(cache_url: str, root: Path) -> bool:
-    if "://" in cache_url and not cache_url.startswith("file://"):
-        return False
-    path = Path(cache_url.removeprefix("file://")).resolve()
-    return path.is_relative_to(root)
-
-
-def _ship_code(client: Any, key: str, root: Path) -> None:
-    """``key``: the project root exactly as the tasks name it (StageTask.project_root)."""
-    from pivot.executor.plugin import CodePlugin, pack_project
-
-    plugin = CodePlugin(key, pack_project(root))
-    client.register_plugin(plugin, name=plugin.name)
-
-
-def _check_shared(client: Any, root: Path) -> None:
-    """Shared mode needs the project folder (code and cache) at the same path on every worker."""
-    seen = client.run(os.path.isdir, str(root))
-    blind = sorted(worker for worker, ok in seen.items() if not ok)
-    if blind:
-        raise ConfigError(
-            f"{len(blind)} Dask worker(s) cannot see the project folder {root} (e.g. {blind[0]}); "
-            "use a shared filesystem, or set cache.dir in .pivot/config.yaml to a location every worker "
-            "reaches (s3://... or a shared folder outside the project) for isolated mode", path=str(root))
-
+def _gave_up(task: StageTask, exc: BaseException | None, attempt: int) -> StageFailedError:
+    tried = (attempt + 1) * (1 + int(getattr(exc, "allowed_failures", 0)))  # the scheduler may retry too
+    last = getattr(getattr(exc, "last_worker", None), "address", "unknown")
+    return StageFailedError(
+        f"stage {task.stage!r}: the Dask worker running it died, {tried} time(s) ({type(exc).__name__}; last on "
+        f"{last}: see that worker's log, e.g. for running out of memory); nothing was recorded. "
+        "Retries after a worker loss: cluster.retries in .pivot/config.yaml", stage=task.stage)

@@ -17,6 +17,7 @@ from typing import Any
 
 from pivot.errors import CodeMismatchError, PivotError, StageFailedError
 from pivot.executor.capture import capture_output
+from pivot.executor.live import scratch_base, sink_for
 from pivot.executor.task import StageResult, StageTask
 from pivot.outrecord import OutRecord
 from pivot.project.spec import StageSpec
@@ -40,7 +41,7 @@ def run_task(task: StageTask) -> StageResult:
             spec = _current_code(spec, task)
         odb = open_store(task.cache_url)
         if task.isolated:
-            scratch = Path(tempfile.mkdtemp(prefix=f"pivot-{task.stage_name}-"))
+            scratch = Path(tempfile.mkdtemp(prefix=f"pivot-{task.stage_name}-", dir=scratch_base()))
             workspace = scratch
             _materialize_deps(task, odb, workspace)
         else:
@@ -48,7 +49,7 @@ def run_task(task: StageTask) -> StageResult:
         _prepare_outputs(task, odb, workspace)
         cwd = workspace / task.pipeline_dir
         cwd.mkdir(parents=True, exist_ok=True)
-        with capture_output() as captured:
+        with capture_output(sink_for(task.stage, task.run_token)) as captured:
             failure = _execute(spec, task, cwd)
         if failure is not None:
             _remove_outputs(task, workspace)
@@ -148,15 +149,34 @@ def _execute(spec: StageSpec | None, task: StageTask, cwd: Path) -> str | None:
         _call_function(spec, task)
         return None
     except Exception as exc:  # the stage's own error, reported to the user as is
-        return "".join(traceback.format_exception(exc)).rstrip()
+        return _user_paths(_stage_traceback(exc), task)
     finally:
         os.chdir(previous)
 
 
+def _stage_traceback(exc: BaseException) -> str:
+    """The traceback from the stage's own code on: Pivot's frames above it say nothing to the user."""
+    package = str(Path(__file__).resolve().parents[1]) + os.sep
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename.startswith(package):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
+
+
+def _user_paths(text: str, task: StageTask) -> str:
+    """An isolated worker runs an unpacked copy of the code: name the user's files instead."""
+    copy = CODE_ROOTS.get(task.project_root) if task.isolated else None
+    if not copy:
+        return text
+    return text.replace(str(Path(copy)) + os.sep, str(Path(task.project_root)) + os.sep)
+
+
 def _run_commands(commands: tuple[str, ...], cwd: Path) -> str | None:
     # Each command runs in its own shell in the pipeline folder: a `cd` never leaks.
+    # Python children flush per line, so their output is seen while they run.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for command in commands:
-        code = subprocess.call(command, shell=True, cwd=cwd)
+        code = subprocess.call(command, shell=True, cwd=cwd, env=env)
         if code != 0:
             return f"command failed with exit code {code}: {command}"
     return None

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 
 from pivot import engine
-from pivot.executor.base import Executor
+from pivot.executor.base import Executor, Note
 from pivot.executor.task import StageResult, StageTask
 from pivot.planner.decide import StageInputs
 from pivot.results import Outcome, RunReport, StageOutcome
@@ -37,6 +37,7 @@ class _ExperimentView(Executor):
     """What one experiment's engine sees: the shared executor, deduplicated by stage key."""
 
     def __init__(self, shared: SharedWork, index: int) -> None:
+        super().__init__()
         self.shared, self.index = shared, index
         self.name = shared.inner.name
         self.isolated = shared.inner.isolated
@@ -55,6 +56,11 @@ class _ExperimentView(Executor):
 
     def wait_any(self, futures: Iterable[Future[StageResult]], timeout: float | None = None) -> set[Future[StageResult]]:
         return {f for f in futures if f.done()}
+
+    def notes(self) -> list[Note]:
+        # The shared executor's news (stage output, cluster notices), drained by whichever
+        # experiment's engine asks first: draining also re-arms its wake-up bell.
+        return self.shared.inner.notes()
 
     def close(self) -> None:
         pass

@@ -79,21 +79,21 @@ def print_status(report: StatusReport, *, dry_run: bool = False) -> None:
 
 def print_run(report: RunReport) -> None:
     counts = ", ".join(f"{report.count(o)} {o.value.replace('_', ' ')}" for o in Outcome if report.count(o))
-    if not report.failed and not report.dashboard:
+    if not report.failed:
         print(counts or "nothing to do")  # no rich import on the common path
         return
+    from rich.text import Text
+
     console = _console()
     for outcome in report.outcomes.values():
         if outcome.status == Outcome.FAILED:
-            console.rule(f"[red]{outcome.stage} failed")
+            console.rule(Text(f"{outcome.stage} failed", style="red"))  # a name is never markup
             if outcome.stdout.strip():
                 console.print(outcome.stdout.rstrip(), markup=False)
             if outcome.stderr.strip():
                 console.print(outcome.stderr.rstrip(), markup=False)
             console.print(outcome.error or "", markup=False)
     console.print(counts or "nothing to do")
-    if report.dashboard:
-        console.print(f"dask dashboard: {report.dashboard}")
 
 
 def print_verify(report: VerifyReport) -> None:
@@ -106,30 +106,78 @@ def print_verify(report: VerifyReport) -> None:
 
 
 @contextlib.contextmanager
-def progress_display(*, enabled: bool) -> Iterator[Callable[[Any], None] | None]:
-    """A live display on a terminal, plain lines otherwise, nothing with --json."""
+def progress_display(*, enabled: bool, quiet: bool = False) -> Iterator[Callable[[Any], None] | None]:
+    """A live display on a terminal, plain lines otherwise; with --json only notices, on stderr.
+
+    Stage output lines are shown as they arrive (``quiet`` hides them), prefixed
+    with the stage's name while more than one stage runs.
+    """
     if not enabled:
-        yield None
+        yield _notices_only
         return
     if not sys.stderr.isatty():
-        yield _plain_progress
+        yield lambda event: _plain_progress(event, quiet)
         return
     from rich.console import Console
     from rich.live import Live
     from rich.text import Text
 
     started = time.monotonic()
-    state: dict[str, Any] = {"text": Text("planning...")}
-    with Live(state["text"], console=Console(stderr=True), refresh_per_second=8, transient=True) as live:
+    with Live(Text("planning..."), console=progress_console(Console), refresh_per_second=8, transient=True) as live:
         def update(event: Any) -> None:
-            running = ", ".join(event.running[:4]) + (" ..." if len(event.running) > 4 else "")
-            live.update(Text(f"{event.done}/{event.total} stages  {time.monotonic() - started:5.1f}s  running: {running}"))
-            if event.kind == "finish" and event.outcome is not None and event.outcome.status not in (Outcome.SKIPPED,):
-                live.console.print(f"{event.outcome.status.value:>11}  {event.stage}")
+            if event.kind in ("output", "notice"):
+                if event.kind == "notice" or not quiet:
+                    live.console.print(_line_text(event), markup=False, highlight=False, soft_wrap=True)
+                return
+            live.update(_status_text(event, time.monotonic() - started))
+            if _shown(event):
+                live.console.print(finish_text(event))
 
         yield update
 
 
-def _plain_progress(event: Any) -> None:
-    if event.kind == "finish" and event.outcome is not None and event.outcome.status != Outcome.SKIPPED:
+def progress_console(console_type: Any, **options: Any) -> Any:
+    """No highlighting, no markup: a stage name like "train@v2" or "fit[small]" prints as one piece."""
+    return console_type(stderr=True, highlight=False, **options)
+
+
+def _status_text(event: Any, elapsed: float) -> Any:
+    from rich.text import Text
+
+    running = ", ".join(event.running[:4]) + (" ..." if len(event.running) > 4 else "")
+    return Text(f"{event.done}/{event.total} stages  {elapsed:5.1f}s  running: {running}")
+
+
+def finish_text(event: Any) -> Any:
+    """The status word coloured, the stage name whole and plain (never split by styles)."""
+    from rich.text import Text
+
+    status = event.outcome.status.value
+    return Text.assemble((f"{status:>11}", _STYLE.get(status, "")), "  ", event.stage)
+
+
+def _shown(event: Any) -> bool:
+    return (event.kind == "finish" and event.outcome is not None
+            and event.outcome.status not in (Outcome.SKIPPED, Outcome.INTERRUPTED))
+
+
+def _line_text(event: Any) -> str:
+    if event.kind == "notice":
+        return f"pivot: {event.message}"
+    return f"{event.stage} | {event.line}" if len(event.running) > 1 else event.line
+
+
+def _notices_only(event: Any) -> None:
+    """--json: stdout stays the report; what the user must know still reaches stderr."""
+    if event.kind == "notice":
+        print(_line_text(event), file=sys.stderr, flush=True)
+
+
+def _plain_progress(event: Any, quiet: bool = False) -> None:
+    if event.kind == "output":
+        if not quiet:
+            print(_line_text(event), file=sys.stdout if event.stream == "stdout" else sys.stderr, flush=True)
+    elif event.kind == "notice":
+        print(_line_text(event), file=sys.stderr, flush=True)
+    elif _shown(event):
         print(f"[{event.done}/{event.total}] {event.outcome.status.value:>11}  {event.stage}", file=sys.stderr, flush=True)

@@ -121,8 +121,8 @@ def test_dask_yaml_is_loaded_everywhere(cluster: Cluster) -> None:
     with connect(cluster.address) as client:
         on_scheduler = client.run_on_scheduler(allowed_failures)
         on_workers = client.run(allowed_failures)
-    assert on_scheduler == 2
-    assert set(on_workers.values()) == {2}
+    assert on_scheduler == 0  # Pivot retries a lost worker's stage itself, with a notice
+    assert set(on_workers.values()) == {0}
 
 
 def test_two_gpu_tasks_run_at_once_on_both_workers(cluster: Cluster) -> None:

@@ -5,7 +5,10 @@ output, params, matrix variants, a tracked input) get random edits (code,
 params, data, tracked files, deleted or modified outputs, reverts to earlier
 states). After every step: explain agrees with execution, a second run does
 nothing, and the workspace equals a from-scratch run.
-`make fuzz` raises the example count (PIVOT_FUZZ_EXAMPLES).
+The same machine runs twice: with the inline executor, and with the Dask
+executor on a LocalCluster (worker processes, the shared cache). `make fuzz`
+raises the example counts (PIVOT_FUZZ_EXAMPLES, PIVOT_FUZZ_DASK_EXAMPLES) and
+lifts the per-test timeout.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -27,12 +33,14 @@ from hypothesis.stateful import (
 
 from pivot import api
 from pivot.engine import execute
+from pivot.executor.base import Executor
 from pivot.executor.local import InlineExecutor
 from pivot.results import RunReport
 from pivot.session import open_session
 from tests.fixtures.project import outputs_snapshot, write
 
-EXAMPLES = int(os.environ.get("PIVOT_FUZZ_EXAMPLES", "12"))
+EXAMPLES = {"inline": int(os.environ.get("PIVOT_FUZZ_EXAMPLES", "12")),
+            "dask": int(os.environ.get("PIVOT_FUZZ_DASK_EXAMPLES", "2"))}
 WORDS = ("alpha beta\ngamma\n", "delta\n", "alpha beta\ngamma\nepsilon\n", "")
 
 UPSTREAM = '''
@@ -85,13 +93,19 @@ pipeline.register_cmd("count", cmd="wc -c < joined.txt > count.txt", deps=["join
 
 
 COUNTS = {"sequences": 0, "steps": 0}
+# How the machine's runs execute: set per test (inline, or Dask on the session's LocalCluster).
+EXECUTOR: dict[str, Callable[[Path, str], Executor]] = {"make": lambda _root, _cache: InlineExecutor()}
 
 
 def _run(root: Path) -> RunReport:
     session = open_session(root, root)
     try:
         scope = session.scope(all_pipelines=True)
-        return execute(session, scope, session.inputs(scope), InlineExecutor())
+        executor = EXECUTOR["make"](session.root, session.ws.cache_url)
+        try:
+            return execute(session, scope, session.inputs(scope), executor)
+        finally:
+            executor.close()
     finally:
         session.close()
 
@@ -114,6 +128,8 @@ class PivotMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         COUNTS["sequences"] += 1
+        if COUNTS["sequences"] % 100 == 0:  # a long `make fuzz` shows it is alive
+            print(f"fuzz: {COUNTS['sequences']} sequences, {COUNTS['steps']} steps so far", flush=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     @rule(index=st.integers(0, len(WORDS) - 1), track=st.booleans())
@@ -183,11 +199,28 @@ class PivotMachine(RuleBasedStateMachine):
             assert not leftovers, leftovers
 
 
-def test_fuzz_projects_and_edits() -> None:
+def _fuzz(kind: str) -> None:
     COUNTS.update(sequences=0, steps=0)
     run_state_machine_as_test(PivotMachine, settings=settings(
-        max_examples=EXAMPLES, stateful_step_count=6, deadline=None,
+        max_examples=EXAMPLES[kind], stateful_step_count=6, deadline=None, database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     ))
-    print(f"\nfuzz: {COUNTS['sequences']} sequences, {COUNTS['steps']} steps passed "
-          "(explain agrees, second run does nothing, workspace equals scratch)")
+    print(f"\nfuzz: {COUNTS['sequences']} sequences, {COUNTS['steps']} steps passed on the {kind} executor "
+          "(explain agrees, second run does nothing, workspace equals scratch)", flush=True)
+    assert COUNTS["sequences"] > 0
+
+
+def test_fuzz_projects_and_edits() -> None:
+    EXECUTOR["make"] = lambda _root, _cache: InlineExecutor()
+    _fuzz("inline")
+
+
+@pytest.mark.cluster
+def test_fuzz_on_dask(dask_client: Any) -> None:
+    from pivot.executor.dask import DaskExecutor
+
+    EXECUTOR["make"] = lambda root, cache: DaskExecutor.connect(dask_client, project_root=root, cache_url=cache)
+    try:
+        _fuzz("dask")
+    finally:
+        EXECUTOR["make"] = lambda _root, _cache: InlineExecutor()

@@ -52,10 +52,13 @@ def test_repro_matches_local_executor(where: str, tmp_path: Path, reference: Ref
     assert outputs_snapshot(root) == reference.edited
 
 
-def test_cluster_run_prints_the_dashboard(tmp_path: Path) -> None:
+def test_cluster_run_prints_the_dashboard_first(tmp_path: Path) -> None:
+    """The cluster line (with the dashboard) comes before any stage's result (issue 13)."""
     root = make_project(tmp_path / "proj")
     result = run_cli(root, "repro", "--cluster", "local", "--workers", "1")
-    assert "dask dashboard: http://" in result.out
+    lines = result.err.splitlines()
+    assert "dashboard: http://" in lines[0] and "1 worker(s), 1 thread(s), shared cache" in lines[0]
+    assert "ran" in lines[1]
 
 
 PROBE = '''

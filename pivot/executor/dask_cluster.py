@@ -1,0 +1,111 @@
+"""Reaching a Dask cluster for the executor: connect or start one, check what
+the workers can see, ship the code, and describe the cluster in one line.
+
+Everything here talks to the cluster once, when a run starts; the executor
+(pivot.executor.dask) does the per-stage work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pivot.errors import ConfigError
+
+
+def describe(client: Any, isolated: bool, cache: str, dashboard: str | None) -> dict[str, Any]:
+    info = client.scheduler_info(n_workers=-1)
+    workers = info.get("workers", {})
+    return {"address": str(info.get("address") or client.scheduler.address), "workers": len(workers),
+            "threads": sum(int(w.get("nthreads", 0)) for w in workers.values()),
+            "cache": "isolated" if isolated else "shared", "cache_url": cache, "dashboard": dashboard}
+
+
+def info_line(info: Mapping[str, Any]) -> str:
+    line = (f"dask cluster {info['address']}: {info['workers']} worker(s), {info['threads']} thread(s), "
+            f"{info['cache']} cache ({info['cache_url']})")
+    return line + (f"; dashboard: {info['dashboard']}" if info.get("dashboard") else "")
+
+
+def quiet_distributed() -> None:
+    for name in ("distributed", "distributed.client", "distributed.core", "distributed.comm", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def config(root: Path) -> Any:
+    from pivot.project.config import Config
+    from pivot.project.layout import Layout
+
+    return Config.load(Layout(root).config_file)
+
+
+def open_client(address: Any, workers: int | None) -> tuple[Any, Any, bool]:
+    """(client, embedded cluster or None, whether we own the client)."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if isinstance(address, Client):
+        return address, None, False
+    if address != "local":
+        try:
+            return Client(address, timeout="20s"), None, True  # type: ignore[no-untyped-call]
+        except OSError as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {address} ({exc}); is the cluster running? "
+                              "(cluster/status.sh)") from exc
+    # One thread per worker process: stages chdir. Worker loss is retried by the
+    # executor (with fresh keys), so the scheduler gives up on the first loss.
+    if logging.getLogger("distributed").level < logging.WARNING:
+        logging.getLogger("distributed").setLevel(logging.WARNING)  # the embedded scheduler's chatter
+    settings = {"distributed.scheduler.allowed-failures": 0, "distributed.worker.daemon": False}
+    with dask.config.set(settings):
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", silence_logs=logging.ERROR)  # type: ignore[no-untyped-call]
+        try:
+            return Client(cluster), cluster, True  # type: ignore[no-untyped-call]
+        except BaseException:
+            cluster.close()
+            raise
+
+
+def close(client: Any, cluster: Any) -> None:
+    if client is not None:
+        with contextlib.suppress(Exception):  # a lost scheduler: nothing left to close cleanly
+            client.close(timeout=5)
+    if cluster is not None:
+        cluster.close()
+
+
+def dashboard(client: Any) -> str | None:
+    services = client.scheduler_info(n_workers=0).get("services", {})
+    return str(client.dashboard_link) if "dashboard" in services else None
+
+
+def inside(cache_url: str, root: Path) -> bool:
+    if "://" in cache_url and not cache_url.startswith("file://"):
+        return False
+    path = Path(cache_url.removeprefix("file://")).resolve()
+    return path.is_relative_to(root)
+
+
+def ship_code(client: Any, key: str, root: Path) -> None:
+    """``key``: the project root exactly as the tasks name it (StageTask.project_root)."""
+    from pivot.executor.plugin import CodePlugin, pack_project
+
+    plugin = CodePlugin(key, pack_project(root))
+    client.register_plugin(plugin, name=plugin.name)
+
+
+def check_shared(client: Any, root: Path) -> None:
+    """Shared mode needs the project folder (code and cache) at the same path on every worker."""
+    seen = client.run(os.path.isdir, str(root))
+    blind = sorted(worker for worker, ok in seen.items() if not ok)
+    if blind:
+        raise ConfigError(
+            f"{len(blind)} Dask worker(s) cannot see the project folder {root} (e.g. {blind[0]}); "
+            "use a shared filesystem, or set cache.dir in .pivot/config.yaml to a location every worker "
+            "reaches (s3://... or a shared folder outside the project) for isolated mode", path=str(root))
+
