@@ -48,6 +48,9 @@ class Workspace:
             return str(self.layout.default_cache)
         text = str(configured)
         if "://" in text:
+            from pivot.cache import url
+
+            url.check(text, f"{self.layout.config_file}: cache.dir")
             return text
         path = Path(text).expanduser()
         return str(path if path.is_absolute() else (self.root / path))

@@ -29,6 +29,8 @@ def track(targets: Sequence[str], *, force: bool = False, root: str | os.PathLik
         base = s.cwd_rel
         for target in targets:
             rel = paths.normalize(target, base=base)
+            if paths.is_inside_state_dir(rel):  # its .gitignore entry would hide the project's config
+                raise UserError(f"{target}: inside {paths.STATE_DIR}/, which Pivot owns; it cannot be tracked", path=target)
             absolute = s.root / rel
             if absolute.is_dir() and not rel.endswith("/"):
                 rel += "/"

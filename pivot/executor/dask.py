@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pivot.errors import ConfigError, StageFailedError
+from pivot.executor import connect
 from pivot.executor.base import Executor
 from pivot.executor.task import StageResult, StageTask
 from pivot.executor.worker import run_task
@@ -30,6 +31,7 @@ MODES = ("auto", "shared", "isolated")
 
 class DaskExecutor(Executor):
     name = "dask"
+    connect_timeout = connect.DEFAULT_TIMEOUT  # config cluster.connect_timeout
 
     def __init__(self, client: Any, *, isolated: bool = False, retries: int = 2, cluster: Any = None,
                  owns_client: bool = False, dashboard: str | None = None) -> None:
@@ -46,7 +48,8 @@ class DaskExecutor(Executor):
 
     @classmethod
     def connect(cls, address: Any, *, workers: int | None = None, project_root: str | os.PathLike[str],
-                cache_url: str, mode: str | None = None, retries: int | None = None) -> DaskExecutor:
+                cache_url: str, mode: str | None = None, retries: int | None = None,
+                source: str = "--cluster") -> DaskExecutor:
         """``address``: "local" (embedded LocalCluster), "tcp://HOST:PORT", or a distributed.Client.
 
         The cluster is reached (or started) at the first submit: a repro with nothing to run pays nothing.
@@ -58,10 +61,13 @@ class DaskExecutor(Executor):
             raise ConfigError(f"cluster.mode {mode!r}: use one of {', '.join(MODES)}", path=".pivot/config.yaml")
         if not (isinstance(address, str) and address) and type(address).__name__ != "Client":
             raise ConfigError(f"cluster {address!r}: use 'local', tcp://HOST:PORT or a distributed.Client")
+        if isinstance(address, str) and address != "local":
+            address = str(connect.parse(address, source))  # a malformed address fails now, in one line
         retries = int(retries if retries is not None else config.get("cluster.retries", 2))
         isolated = mode == "isolated" or (mode == "auto" and not _inside(cache_url, root))
         executor = cls(None, isolated=isolated, retries=retries)
         executor._target = (address, workers, str(project_root), root)
+        executor.connect_timeout = connect.timeout(config)
         return executor
 
     def open(self) -> Any:
@@ -70,7 +76,7 @@ class DaskExecutor(Executor):
             if self.client is None:
                 assert self._target is not None
                 address, workers, key, root = self._target
-                client, cluster, owns = _open_client(address, workers)
+                client, cluster, owns = _open_client(address, workers, self.connect_timeout)
                 try:
                     if self.isolated:
                         _ship_code(client, key, root)
@@ -190,7 +196,7 @@ def _config(root: Path) -> Any:
     return Config.load(Layout(root).config_file)
 
 
-def _open_client(address: Any, workers: int | None) -> tuple[Any, Any, bool]:
+def _open_client(address: Any, workers: int | None, timeout: float) -> tuple[Any, Any, bool]:
     """(client, embedded cluster or None, whether we own the client)."""
     import dask
     from distributed import Client, LocalCluster
@@ -198,11 +204,7 @@ def _open_client(address: Any, workers: int | None) -> tuple[Any, Any, bool]:
     if isinstance(address, Client):
         return address, None, False
     if address != "local":
-        try:
-            return Client(address, timeout="20s"), None, True  # type: ignore[no-untyped-call]
-        except OSError as exc:
-            raise ConfigError(f"cannot reach the Dask scheduler at {address} ({exc}); is the cluster running? "
-                              "(cluster/status.sh)") from exc
+        return connect.open_client(address, timeout), None, True
     # One thread per worker process: stages chdir. Worker loss is retried by the
     # executor (with fresh keys), so the scheduler gives up on the first loss.
     if logging.getLogger("distributed").level < logging.WARNING:

@@ -10,7 +10,7 @@ from concurrent.futures import Future
 
 from pivot.executor.base import Executor
 from pivot.executor.task import StageResult, StageTask
-from pivot.executor.worker import run_task
+from pivot.executor.worker import run_task, watch_parent
 
 
 class LocalExecutor(Executor):
@@ -24,7 +24,8 @@ class LocalExecutor(Executor):
     def _ensure_pool(self) -> cf.ProcessPoolExecutor:
         # Started lazily: a no-op repro never pays for worker start-up.
         if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = cf.ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=watch_parent, initargs=(os.getpid(),))
         return self._pool
 
     def submit(self, task: StageTask, *, priority: int = 0) -> Future[StageResult]:
