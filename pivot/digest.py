@@ -17,7 +17,7 @@ import xxhash
 ALGO = "xxh3_128"
 # Digests come from files anyone may edit (.pvt, locks, remote records): the hex part
 # becomes a cache path, so only a plain algorithm name and lowercase hex are accepted.
-_VALID = re.compile(r"[a-z0-9_]+:[0-9a-f]{3,}")
+_VALID = re.compile(r"[a-z0-9_]+:[0-9a-f]+")
 SCHEMA_VERSION = 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,8 @@ from pivot.workspace import Workspace
 
 if TYPE_CHECKING:
     from pivot.project.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
 
 
 def track(targets: Sequence[str], *, force: bool = False, root: str | os.PathLike[str] | None = None,
@@ -66,7 +69,11 @@ def checkout(targets: Targets = None, *, root: str | os.PathLike[str] | None = N
             lock = s.ws.lock(stage)
             if lock is not None:
                 items.extend((o.path, o.digest, o.is_dir) for o in lock.outs)
-        return restore(s.ws, items)
+        restored = restore(s.ws, items)
+        for rel, digest, is_dir in items:  # never silent about what could not be restored
+            if not s.ws.object_available(digest, is_dir) and s.ws.workspace_hash(rel) != str(digest):
+                log.warning("%s is not in the local cache and was not restored; `pivot pull` fetches it", rel)
+        return restored
 
 
 def restore(ws: Workspace, items: Iterable[tuple[str, Digest, bool]], *, only_missing: bool = False) -> list[str]:
