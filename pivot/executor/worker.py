@@ -51,7 +51,11 @@ def run_task(task: StageTask) -> StageResult:
         cwd = workspace / task.pipeline_dir
         cwd.mkdir(parents=True, exist_ok=True)
         with capture_output() as captured:
-            failure = _execute(spec, task, cwd)
+            try:
+                failure = _execute(spec, task, cwd)
+            except BaseException:  # interrupted (Ctrl-C): leave no outputs either
+                _remove_outputs(task, workspace)
+                raise
         if failure is None:
             try:
                 outs = _store_outputs(task, odb, workspace)
