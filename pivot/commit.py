@@ -62,6 +62,19 @@ def commit_checkout(ws: Workspace, spec: StageSpec, decision: Decision) -> dict[
     return {o.path: str(o.digest) for o in lock.outs}
 
 
+def discard_outputs(ws: Workspace, spec: StageSpec) -> None:
+    """Remove what a run that could not be recorded left in the workspace; the previous
+    lock stays, and `pivot checkout` restores its outputs from the cache."""
+    import shutil
+
+    for out in spec.outs:
+        target = ws.root / out.path.rstrip("/")
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+
+
 def _checkout_outputs(ws: Workspace, spec: StageSpec, outs: tuple[OutRecord, ...]) -> None:
     kinds = {o.path: o.kind for o in spec.outs}
     for out in outs:

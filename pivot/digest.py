@@ -8,12 +8,16 @@ content-addressed store shared by many users; see BENCHMARKS.md.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import xxhash
 
 ALGO = "xxh3_128"
+# Digests come from files anyone may edit (.pvt, locks, remote records): the hex part
+# becomes a cache path, so only a plain algorithm name and lowercase hex are accepted.
+_VALID = re.compile(r"[a-z0-9_]+:[0-9a-f]+")
 SCHEMA_VERSION = 1
 
 
@@ -28,8 +32,8 @@ class Digest:
     @classmethod
     def parse(cls, text: str) -> Digest:
         algo, sep, hexpart = text.partition(":")
-        if not sep or not algo or not hexpart:
-            raise ValueError(f"not a digest: {text!r}")
+        if not sep or not _VALID.fullmatch(text):
+            raise ValueError(f"not a digest: {text!r} (expected ALGO:lowercase-hex)")
         return cls(algo, hexpart)
 
 

@@ -16,10 +16,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from pivot import commit
-from pivot.errors import ClusterLostError
+from pivot.errors import ClusterLostError, PivotError
 from pivot.executor.base import Executor
 from pivot.executor.task import StageResult, StageTask, TaskDep, TaskOut
 from pivot.fingerprint.stage_key import manifest_hash
+from pivot.hints import blocked_reason
 from pivot.planner.decide import StageInputs
 from pivot.planner.decision import Action, Decision
 from pivot.planner.loop import PlanLoop
@@ -164,7 +165,7 @@ def _carry_out(run: _Run, decision: Decision) -> None:
     spec = run.session.graph.stages[decision.stage]
     ws = run.session.ws
     if decision.action == Action.BLOCKED:
-        _record(run, StageOutcome(decision.stage, Outcome.BLOCKED, decision.reason_text()))
+        _record(run, StageOutcome(decision.stage, Outcome.BLOCKED, blocked_reason(ws, decision)))
     elif decision.action == Action.RESTORE:
         outs = commit.commit_restore(ws, spec, run.inputs[decision.stage], decision)
         _record(run, StageOutcome(decision.stage, Outcome.RESTORED, decision.reason_text()))
@@ -213,19 +214,25 @@ def _finish(run: _Run, decision: Decision, future: Future[StageResult], started:
     except BaseException as exc:  # the executor lost the task (worker died, cancelled)
         result = StageResult(decision.stage, False, error=f"{type(exc).__name__}: {exc}")
     duration = time.perf_counter() - started
-    if not result.ok:
-        _record(run, StageOutcome(decision.stage, Outcome.FAILED, result.error or "failed", duration,
-                                  result.stdout, result.stderr, result.error))
-        run.loop.failed(decision.stage)
-        if not run.keep_going:
-            run.halted = True  # start nothing new; running stages finish
-        return
-    # Outputs written into another workspace (or a worker's scratch) come from the cache.
-    outs = commit.commit_run(run.session.ws, spec, run.inputs[decision.stage], decision, result,
-                             isolated=run.executor.isolated or not result.in_workspace)
-    _record(run, StageOutcome(decision.stage, Outcome.RAN, decision.reason_text(), duration,
-                              result.stdout, result.stderr))
-    run.loop.finished(decision.stage, outs)
+    if result.ok:
+        try:
+            # Outputs written into another workspace (or a worker's scratch) come from the cache.
+            outs = commit.commit_run(run.session.ws, spec, run.inputs[decision.stage], decision, result,
+                                     isolated=run.executor.isolated or not result.in_workspace)
+        except (PivotError, OSError) as exc:  # the cache or the lock could not be written
+            commit.discard_outputs(run.session.ws, spec)  # README: a failed stage leaves no outputs
+            result = StageResult(decision.stage, False, (), result.stdout, result.stderr,
+                                 error=f"stage {decision.stage!r}: recording its result failed: {exc}")
+        else:
+            _record(run, StageOutcome(decision.stage, Outcome.RAN, decision.reason_text(), duration,
+                                      result.stdout, result.stderr))
+            run.loop.finished(decision.stage, outs)
+            return
+    _record(run, StageOutcome(decision.stage, Outcome.FAILED, result.error or "failed", duration,
+                              result.stdout, result.stderr, result.error))
+    run.loop.failed(decision.stage)
+    if not run.keep_going:
+        run.halted = True  # start nothing new; running stages finish
 
 
 def _record(run: _Run, outcome: StageOutcome) -> None:

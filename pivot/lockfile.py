@@ -101,7 +101,7 @@ def read(path: Path) -> LockRecord | None:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         log.warning("cannot read lock file %s (%s); treating the stage as never run", path, exc)
         return None
     return parse(text, str(path))
@@ -115,7 +115,7 @@ def parse(text: str, where: str) -> LockRecord | None:
             log.warning("lock file %s has an unknown schema; treating the stage as never run", where)
             return None
         return LockRecord.from_dict(data)
-    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+    except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:  # wrong shapes or types
         log.warning("lock file %s is corrupt (%s); treating the stage as never run", where, exc)
         return None
 
@@ -126,7 +126,7 @@ def write(path: Path, record: LockRecord) -> bool:
     try:
         if path.read_text(encoding="utf-8") == text:
             return False
-    except OSError:
+    except (OSError, UnicodeDecodeError):  # missing or damaged: replaced below
         pass
     atomic_write_text(path, text)
     return True

@@ -48,6 +48,9 @@ class Workspace:
             return str(self.layout.default_cache)
         text = str(configured)
         if "://" in text:
+            from pivot.cache import url
+
+            url.check(text, f"{self.layout.config_file}: cache.dir")
             return text
         path = Path(text).expanduser()
         return str(path if path.is_absolute() else (self.root / path))
@@ -79,9 +82,12 @@ class Workspace:
         key = f"lock:{stage}"
         cached = self.state.get(key)
         if cached is not None:
-            entry = json.loads(cached)
-            if entry["stat"] == [st.st_mtime_ns, st.st_size, st.st_ino] and entry["recorded"] > st.st_mtime_ns + self._granularity:
-                return LockRecord.from_dict(entry["lock"])
+            try:
+                entry = json.loads(cached)
+                if entry["stat"] == [st.st_mtime_ns, st.st_size, st.st_ino] and entry["recorded"] > st.st_mtime_ns + self._granularity:
+                    return LockRecord.from_dict(entry["lock"])
+            except (ValueError, KeyError, TypeError, AttributeError):
+                pass  # a damaged state entry is only a lost speed-up: parse the file
         recorded = time.time_ns()
         record = lockfile.read(path)
         if record is not None:

@@ -34,6 +34,10 @@ def read_mapping(path: Path, shown: str | None = None) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{name}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})", path=name) from exc
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read ({exc.strerror or exc})", path=name) from exc
     try:
         data = load(text)
     except yaml.YAMLError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ from pivot.workspace import Workspace
 if TYPE_CHECKING:
     from pivot.project.pipeline import Pipeline
 
+log = logging.getLogger(__name__)
+
 
 def track(targets: Sequence[str], *, force: bool = False, root: str | os.PathLike[str] | None = None,
           cwd: str | os.PathLike[str] | None = None) -> list[str]:
@@ -29,6 +32,8 @@ def track(targets: Sequence[str], *, force: bool = False, root: str | os.PathLik
         base = s.cwd_rel
         for target in targets:
             rel = paths.normalize(target, base=base)
+            if paths.is_inside_state_dir(rel):  # its .gitignore entry would hide the project's config
+                raise UserError(f"{target}: inside {paths.STATE_DIR}/, which Pivot owns; it cannot be tracked", path=target)
             absolute = s.root / rel
             if absolute.is_dir() and not rel.endswith("/"):
                 rel += "/"
@@ -64,7 +69,11 @@ def checkout(targets: Targets = None, *, root: str | os.PathLike[str] | None = N
             lock = s.ws.lock(stage)
             if lock is not None:
                 items.extend((o.path, o.digest, o.is_dir) for o in lock.outs)
-        return restore(s.ws, items)
+        restored = restore(s.ws, items)
+        for rel, digest, is_dir in items:  # never silent about what could not be restored
+            if not s.ws.object_available(digest, is_dir) and s.ws.workspace_hash(rel) != str(digest):
+                log.warning("%s is not in the local cache and was not restored; `pivot pull` fetches it", rel)
+        return restored
 
 
 def restore(ws: Workspace, items: Iterable[tuple[str, Digest, bool]], *, only_missing: bool = False) -> list[str]:

@@ -71,6 +71,7 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
         with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait), \
                 history.recording(s.ws.state, history_keep(s), run_id=run_id, targets=asked) as rec:
             _sweep_leftovers(s, scope)
+            _sweep_temps(s)
             inputs = s.inputs(scope, force=forced)
             own = executor is None  # an executor passed in (watch mode) outlives this run
             rec.executor = make_executor(s, cluster, jobs=jobs, workers=workers) if own else executor
@@ -103,6 +104,13 @@ def history_keep(s: Session) -> int:
         raise UserError(f".pivot/config.yaml: history.keep {raw!r}: use a whole number", path=".pivot/config.yaml") from exc
 
 
+def _sweep_temps(s: Session) -> None:
+    """Temp files of a killed run (``.NAME.pivot-XXXX`` beside outputs) go before anything runs."""
+    from pivot.cache.checkout import sweep_temps
+
+    sweep_temps(s.root, [o.path for spec in s.graph.stages.values() for o in spec.outs])
+
+
 def _forced(s: Session, targets: Targets, force: bool) -> set[str]:
     if not force:
         return set()
@@ -117,12 +125,17 @@ def _forced(s: Session, targets: Targets, force: bool) -> set[str]:
 def make_executor(s: Session, cluster: Any, *, jobs: int | None, workers: int | None) -> Any:
     from pivot.executor.local import LocalExecutor
 
-    address = cluster if cluster is not None else (os.environ.get("PIVOT_CLUSTER") or s.ws.config.get("cluster.address"))
+    address, source = cluster, "--cluster"
+    if address is None:
+        address, source = os.environ.get("PIVOT_CLUSTER"), "PIVOT_CLUSTER"
+    if not address:
+        address, source = s.ws.config.get("cluster.address"), "cluster.address in the config"
     if address is None or address == "":
         return LocalExecutor(jobs)
     from pivot.executor.dask import DaskExecutor  # imports distributed only when chosen
 
-    return DaskExecutor.connect(address, workers=workers, project_root=s.root, cache_url=s.ws.cache_url)
+    return DaskExecutor.connect(address, workers=workers, project_root=s.root, cache_url=s.ws.cache_url,
+                                source=source)
 
 
 def verify(targets: Targets = None, *, all: bool = True, allow_missing: bool = False,

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from pivot.cache.integrity import Readable, copy_hashing, expect_unchanged, verify
 from pivot.cache.layout import FILES, object_key, object_prefix, parse_object_key
 from pivot.digest import Digest, hash_bytes
-from pivot.errors import CacheError
+from pivot.errors import CacheError, ConfigError
 from pivot.fingerprint.trees import ArtifactHash, TreeEntry, manifest_bytes, parse_manifest
 from pivot.pool import pool_map
 
@@ -58,7 +58,10 @@ class ObjectStore:
         from fsspec.core import url_to_fs
         from fsspec.implementations.local import LocalFileSystem
 
-        self._fs, path = url_to_fs(url, **self.storage_options)
+        try:
+            self._fs, path = url_to_fs(url, **self.storage_options)
+        except (ValueError, ImportError, TypeError) as exc:  # unknown protocol, missing package, bad option
+            raise ConfigError(f"cannot open the store {url}: {exc}", path=url) from exc
         self.is_local = isinstance(self._fs, LocalFileSystem)
         self._base = path.rstrip("/") if path != "/" else path
         protocols = self._fs.protocol if isinstance(self._fs.protocol, tuple) else (self._fs.protocol,)

@@ -28,11 +28,23 @@ class PivotGroup(click.Group):
         except PivotError as exc:
             if ctx.obj and ctx.obj.get("verbose"):
                 raise
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_one_line(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a library error no boundary translated: still one line, exit 2
+            if ctx.obj and ctx.obj.get("verbose"):
+                raise
+            click.echo(f"error: {type(exc).__name__}: {_one_line(str(exc))} (unexpected; `pivot --verbose ...` "
+                       "shows where)", err=True)
+            ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("interrupted: nothing half-committed; run `pivot repro` again to finish", err=True)
             ctx.exit(130)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 @click.group(cls=PivotGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -209,7 +221,7 @@ def _run(targets: list[str], *, all_: bool, force: bool, dry_run: bool, explain:
         from pivot.errors import ClusterLostError
 
         raise ClusterLostError(report.cluster_lost)  # one message, exit code 3
-    if report.failed:
+    if not report.ok:  # a failed or a blocked stage: the targets are not up to date
         sys.exit(1)
 
 

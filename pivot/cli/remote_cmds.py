@@ -124,9 +124,11 @@ def remote_group() -> None:
 @click.option("-f", "--force", is_flag=True, help="Replace an existing remote of that name.")
 @click.option("--global", "global_", is_flag=True, help="In ~/.config/pivot/config.yaml.")
 def remote_add(name: str, url: str, default: bool, endpoint_url: str | None, force: bool, global_: bool) -> None:
+    from pivot.cache.url import check as check_url
     from pivot.errors import UserError
     from pivot.project import config_edit
 
+    check_url(url, "URL")
     path = _config_file(global_)
     doc = config_edit.load(path)
     if config_edit.get_value(doc, f"remotes.{name}") is not None and not force:

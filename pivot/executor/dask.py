@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pivot.errors import ClusterLostError, ConfigError, StageFailedError
+from pivot.executor import connect
 from pivot.executor import dask_cluster as reach
 from pivot.executor.base import Executor, Note
 from pivot.executor.live import OUTPUT_TOPIC
@@ -41,6 +42,7 @@ FETCH_TIMEOUT_S = 10.0  # results are tiny: a fetch this slow means the worker h
 
 class DaskExecutor(Executor):
     name = "dask"
+    connect_timeout = connect.DEFAULT_TIMEOUT  # config cluster.connect_timeout
 
     def __init__(self, client: Any, *, isolated: bool = False, retries: int = 2, cluster: Any = None,
                  owns_client: bool = False, dashboard: str | None = None) -> None:
@@ -63,7 +65,8 @@ class DaskExecutor(Executor):
 
     @classmethod
     def connect(cls, address: Any, *, workers: int | None = None, project_root: str | os.PathLike[str],
-                cache_url: str, mode: str | None = None, retries: int | None = None) -> DaskExecutor:
+                cache_url: str, mode: str | None = None, retries: int | None = None,
+                source: str = "--cluster") -> DaskExecutor:
         """``address``: "local" (embedded LocalCluster), "tcp://HOST:PORT", or a distributed.Client.
 
         The cluster is reached (or started) at the first submit: a repro with nothing to run pays nothing.
@@ -75,11 +78,14 @@ class DaskExecutor(Executor):
             raise ConfigError(f"cluster.mode {mode!r}: use one of {', '.join(MODES)}", path=".pivot/config.yaml")
         if not (isinstance(address, str) and address) and type(address).__name__ != "Client":
             raise ConfigError(f"cluster {address!r}: use 'local', tcp://HOST:PORT or a distributed.Client")
+        if isinstance(address, str) and address != "local":
+            address = str(connect.parse(address, source))  # a malformed address fails now, in one line
         retries = int(retries if retries is not None else config.get("cluster.retries", 2))
         isolated = mode == "isolated" or (mode == "auto" and not reach.inside(cache_url, root))
         executor = cls(None, isolated=isolated, retries=retries)
         executor._target = (address, workers, str(project_root), root)
         executor._cache_url = cache_url
+        executor.connect_timeout = connect.timeout(config)
         return executor
 
     def open(self) -> Any:
@@ -88,7 +94,7 @@ class DaskExecutor(Executor):
             if self.client is None:
                 assert self._target is not None
                 address, workers, key, root = self._target
-                client, embedded, owns = reach.open_client(address, workers)
+                client, embedded, owns = reach.open_client(address, workers, self.connect_timeout)
                 try:
                     if self.isolated:
                         reach.ship_code(client, key, root)

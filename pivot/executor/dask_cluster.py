@@ -43,19 +43,18 @@ def config(root: Path) -> Any:
     return Config.load(Layout(root).config_file)
 
 
-def open_client(address: Any, workers: int | None) -> tuple[Any, Any, bool]:
-    """(client, embedded cluster or None, whether we own the client)."""
+def open_client(address: Any, workers: int | None, timeout: float) -> tuple[Any, Any, bool]:
+    """(client, embedded cluster or None, whether we own the client); ``timeout``: the handshake's."""
     import dask
     from distributed import Client, LocalCluster
 
     if isinstance(address, Client):
         return address, None, False
     if address != "local":
-        try:
-            return Client(address, timeout="20s"), None, True  # type: ignore[no-untyped-call]
-        except OSError as exc:
-            raise ConfigError(f"cannot reach the Dask scheduler at {address} ({exc}); is the cluster running? "
-                              "(cluster/status.sh)") from exc
+        from pivot.executor import connect
+
+        # Probed first: a refused port fails at once, a silent or foreign one within the timeout.
+        return connect.open_client(address, timeout), None, True
     # One thread per worker process: stages chdir. Worker loss is retried by the
     # executor (with fresh keys), so the scheduler gives up on the first loss.
     if logging.getLogger("distributed").level < logging.WARNING:

@@ -10,11 +10,8 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +20,10 @@ from pivot.executor.capture import LineSink
 _LOCAL_QUEUE: Any = None
 
 
-def set_local_queue(channel: Any, planner: int | None = None) -> None:
-    """ProcessPoolExecutor initializer: this process sends its stages' lines to ``channel``,
-    and exits when the planner process ``planner`` is gone (a SIGKILLed planner's pool
-    processes would otherwise wait on their task queue forever)."""
+def set_local_queue(channel: Any) -> None:
+    """This process sends its stages' lines to ``channel`` (the local pool's reader)."""
     global _LOCAL_QUEUE
     _LOCAL_QUEUE = channel
-    if planner is not None:
-        threading.Thread(target=_exit_with, args=(planner,), name="pivot-orphan-watch", daemon=True).start()
-
-
-def _exit_with(planner: int) -> None:
-    while os.getppid() == planner:
-        time.sleep(1.0)
-    os._exit(1)  # orphaned: nobody will read our result, and a stage left running would only race the next run
 
 
 OUTPUT_TOPIC = "pivot-output"  # one topic for every run: the scheduler keeps a bounded log per topic

@@ -17,7 +17,14 @@ from typing import Any
 from pivot.executor.base import Executor, Note
 from pivot.executor.live import set_local_queue
 from pivot.executor.task import StageResult, StageTask
-from pivot.executor.worker import run_task
+from pivot.executor.worker import run_task, watch_parent
+
+
+def _init_process(channel: Any, planner: int) -> None:
+    """Pool process start: stage lines go to the planner's reader, and the process (with its
+    stage's command) exits when the planner is gone, e.g. SIGKILLed (no orphans)."""
+    set_local_queue(channel)
+    watch_parent(planner)
 
 
 class LocalExecutor(Executor):
@@ -42,7 +49,7 @@ class LocalExecutor(Executor):
             self._reader = threading.Thread(target=self._read_lines, args=(self._stop,),
                                             name="pivot-lines", daemon=True)
             self._reader.start()
-            self._pool = cf.ProcessPoolExecutor(self.jobs, mp_context=context, initializer=set_local_queue,
+            self._pool = cf.ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_process,
                                                 initargs=(self._lines, os.getpid()))
         return self._pool
 

@@ -12,6 +12,8 @@ import subprocess
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +52,20 @@ def run_task(task: StageTask) -> StageResult:
         cwd = workspace / task.pipeline_dir
         cwd.mkdir(parents=True, exist_ok=True)
         with capture_output(sink_for(task.stage, task.run_token)) as captured:
-            failure = _execute(spec, task, cwd)
+            try:
+                failure = _execute(spec, task, cwd)
+            except BaseException:  # interrupted (Ctrl-C): leave no outputs either
+                _remove_outputs(task, workspace)
+                raise
+        if failure is None:
+            try:
+                outs = _store_outputs(task, odb, workspace)
+            except (PivotError, OSError) as exc:  # a wrong kind of output, a read-only or full cache
+                failure = str(exc) if isinstance(exc, PivotError) else f"stage {task.stage!r}: {exc}"
         if failure is not None:
-            _remove_outputs(task, workspace)
+            _remove_outputs(task, workspace)  # a failed stage leaves no outputs, whatever failed
             return StageResult(task.stage, False, (), captured.stdout, captured.stderr,
                                time.perf_counter() - started, failure, _worker_name())
-        outs = _store_outputs(task, odb, workspace)
         return StageResult(task.stage, True, outs, captured.stdout, captured.stderr,
                            time.perf_counter() - started, None, _worker_name())
     except PivotError as exc:
@@ -148,19 +158,12 @@ def _execute(spec: StageSpec | None, task: StageTask, cwd: Path) -> str | None:
         assert spec is not None
         _call_function(spec, task)
         return None
+    except PivotError as exc:  # Pivot's own complaint about the stage (a missing output key)
+        return str(exc)
     except Exception as exc:  # the stage's own error, reported to the user as is
-        return _user_paths(_stage_traceback(exc), task)
+        return _user_paths(_user_traceback(exc), task)
     finally:
         os.chdir(previous)
-
-
-def _stage_traceback(exc: BaseException) -> str:
-    """The traceback from the stage's own code on: Pivot's frames above it say nothing to the user."""
-    package = str(Path(__file__).resolve().parents[1]) + os.sep
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename.startswith(package):
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
 
 
 def _user_paths(text: str, task: StageTask) -> str:
@@ -171,15 +174,50 @@ def _user_paths(text: str, task: StageTask) -> str:
     return text.replace(str(Path(copy)) + os.sep, str(Path(task.project_root)) + os.sep)
 
 
+def _user_traceback(exc: Exception) -> str:
+    """The traceback from the user's code on (Pivot's own frames say nothing to them),
+    or one line when the error never reached user code (a loader failing on a file)."""
+    ours = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(ours):
+        tb = tb.tb_next
+    if tb is None:
+        return f"{type(exc).__name__}: {exc}"
+    return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
+
+
 def _run_commands(commands: tuple[str, ...], cwd: Path) -> str | None:
     # Each command runs in its own shell in the pipeline folder: a `cd` never leaks.
     # Python children flush per line, so their output is seen while they run.
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for command in commands:
-        code = subprocess.call(command, shell=True, cwd=cwd, env=env)
+        with subprocess.Popen(command, shell=True, cwd=cwd, env=env) as proc:
+            _CHILDREN.add(proc)
+            try:
+                code = proc.wait()
+            finally:
+                _CHILDREN.discard(proc)
         if code != 0:
             return f"command failed with exit code {code}: {command}"
     return None
+
+
+_CHILDREN: set[subprocess.Popen[bytes]] = set()
+
+
+def watch_parent(parent: int, interval: float = 0.5) -> None:
+    """Pool initializer: when the planner dies without cleaning up (SIGKILL), this
+    worker stops its stage's command and exits, instead of running on as an orphan."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        for proc in list(_CHILDREN):
+            proc.kill()
+        os._exit(70)
+
+    threading.Thread(target=watch, name="pivot-watch-planner", daemon=True).start()
 
 
 def _call_function(spec: StageSpec, task: StageTask) -> None:
@@ -212,15 +250,28 @@ def _store_outputs(task: StageTask, odb: Any, workspace: Path) -> tuple[OutRecor
         is_dir = out.path.endswith("/")
         if not target.exists():
             raise StageFailedError(f"stage {task.stage!r} did not produce {out.path!r}", stage=task.stage)
+        if is_dir != (target.is_dir() and not target.is_symlink()):
+            made, declared = ("a file", "a directory") if is_dir else ("a directory", "a file")
+            raise StageFailedError(f"stage {task.stage!r} made {made} at {out.path!r}, declared as {declared}",
+                                   stage=task.stage)
         if is_dir:
             art = hash_tree(target)
-            odb.put_tree(target, art)
+            _put(task, out.path, partial(odb.put_tree, target, art))
             results.append(OutRecord(out.path, art.digest, art.size, True))
         else:
             digest = hash_file(target)
-            odb.put_file(target, digest)
+            _put(task, out.path, partial(odb.put_file, target, digest))
             results.append(OutRecord(out.path, digest, target.stat().st_size, False))
     return tuple(results)
+
+
+def _put(task: StageTask, rel: str, put: Callable[[], object]) -> None:
+    try:
+        put()
+    except OSError as exc:
+        raise StageFailedError(f"stage {task.stage!r}: storing {rel!r} in the cache failed: "
+                               f"{exc.strerror or exc} ({getattr(exc, 'filename', None) or task.cache_url})",
+                               stage=task.stage) from exc
 
 
 def _remove_outputs(task: StageTask, workspace: Path) -> None:

@@ -31,6 +31,7 @@ class ReasonKind(enum.StrEnum):
     ALWAYS_RUN = "always_run"
     DEP_MISSING = "dep_missing"
     UPSTREAM_FAILED = "upstream_failed"
+    UPSTREAM_BLOCKED = "upstream_blocked"  # an upstream stage could not run (missing input), none failed
     RUN_CACHE_HIT = "run_cache_hit"
     UP_TO_DATE = "up_to_date"
 
@@ -73,12 +74,14 @@ _TEXT = {
     ReasonKind.ALWAYS_RUN: "always-run stage",
     ReasonKind.DEP_MISSING: "dependency missing",
     ReasonKind.UPSTREAM_FAILED: "upstream failed",
+    ReasonKind.UPSTREAM_BLOCKED: "upstream blocked",
     ReasonKind.RUN_CACHE_HIT: "run cache hit",
     ReasonKind.UP_TO_DATE: "up to date",
 }
 
 
-_KEYS_ONLY = {ReasonKind.UPSTREAM_WILL_RUN, ReasonKind.DEP_MISSING, ReasonKind.UPSTREAM_FAILED}
+_KEYS_ONLY = {ReasonKind.UPSTREAM_WILL_RUN, ReasonKind.DEP_MISSING, ReasonKind.UPSTREAM_FAILED,
+              ReasonKind.UPSTREAM_BLOCKED}
 
 
 def _short(value: Any) -> str:

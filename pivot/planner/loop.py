@@ -29,6 +29,7 @@ class _Settled:
     outs: Mapping[str, str] | None  # None: not known until the stage actually runs
     in_workspace: bool
     failed: bool = False
+    blocked: bool = False  # did not run for a missing input (failed is set too: nothing downstream runs)
 
 
 class PlanLoop:
@@ -77,7 +78,7 @@ class PlanLoop:
                 self.skipped.append(decision)
                 continue
             if decision.action == Action.BLOCKED:
-                self._settle(stage, _Settled(None, in_workspace=True, failed=True))
+                self._settle(stage, _Settled(None, in_workspace=True, failed=True, blocked=True))
             elif self._static:
                 self._settle_static(decision)
             actionable.append(decision)
@@ -109,7 +110,7 @@ class PlanLoop:
         spec = self._graph.stages[stage]
         failed_up = sorted(u for u in self._graph.upstream[stage] & self._scope if self._settled[u].failed)
         if failed_up:
-            return Decision(stage, Action.BLOCKED, (Reason(ReasonKind.UPSTREAM_FAILED, tuple(Change(u, None, None) for u in failed_up)),))
+            return _blocked_by(stage, failed_up, {u for u in failed_up if self._settled[u].blocked})
         deps: dict[str, str | None] = {}
         missing: list[Change] = []
         for dep in spec.deps:
@@ -150,6 +151,16 @@ class PlanLoop:
         if any(not self._settled[p].in_workspace for p in producers):
             return _UNKNOWN
         return self._facts.workspace_hash(path)
+
+
+def _blocked_by(stage: str, upstream: Sequence[str], blocked: set[str]) -> Decision:
+    """Blocked behind failed upstream stages, or behind stages that were themselves blocked."""
+    reasons = []
+    for kind, names in ((ReasonKind.UPSTREAM_FAILED, [u for u in upstream if u not in blocked]),
+                        (ReasonKind.UPSTREAM_BLOCKED, [u for u in upstream if u in blocked])):
+        if names:
+            reasons.append(Reason(kind, tuple(Change(u, None, None) for u in names)))
+    return Decision(stage, Action.BLOCKED, tuple(reasons))
 
 
 def static_plan(

@@ -47,6 +47,9 @@ def load(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return CommentedMap()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})",
+                          path=str(path)) from exc
     try:
         doc = _yaml().load(text)
     except YAMLError as exc:

@@ -59,6 +59,8 @@ class IgnoreRules:
             lines = (root / IGNORE_FILE).read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return cls()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"{IGNORE_FILE}: cannot read ({exc})", path=IGNORE_FILE) from exc
         names: list[tuple[str, bool]] = []
         paths: list[tuple[str, bool]] = []
         for line in (raw.strip() for raw in lines):
@@ -106,6 +108,7 @@ def load_pipelines(root: Path) -> list[StageSpec]:
     owner: dict[str, str] = {}
     with _params.one_load():  # a params file shared by many pipelines is parsed once
         loaded = [spec for file in discover(root) for spec in load_file(root, file)]
+        _params.warn_unknown_keys(root, loaded)
     for spec in loaded:
         if spec.identity in owner:
             raise RegistrationError(

@@ -18,17 +18,23 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import difflib
+import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 
 from pivot import yamlio
 from pivot.errors import ConfigError
 
+if TYPE_CHECKING:
+    from pivot.project.spec import StageSpec
+
 PARAMS_FILE = "params.yaml"
+log = logging.getLogger(__name__)
 
 
 class StageParams(pydantic.BaseModel):
@@ -124,3 +130,32 @@ def _first_error(exc: pydantic.ValidationError) -> str:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
+
+
+def warn_unknown_keys(root: Path, specs: Sequence[StageSpec]) -> None:
+    """Warn about a top-level params.yaml key that names no stage and that no shell stage
+    reads: most likely a typo, which would otherwise silently change nothing."""
+    from pivot import paths
+
+    used: dict[str, set[str]] = {}  # params.yaml beside a pipeline -> top-level keys something reads
+    shared: dict[str, set[str]] = {}  # "FILE:key" reads of any YAML file
+    for spec in specs:
+        own = used.setdefault(f"{spec.pipeline_dir}/{PARAMS_FILE}" if spec.pipeline_dir else PARAMS_FILE, set())
+        own.update({spec.name, spec.name.split("@", 1)[0]})
+        for key in spec.param_keys:
+            file, sep, name = key.rpartition(":")
+            if sep and file.endswith((".yaml", ".yml")):
+                shared.setdefault(paths.normalize(file, base=spec.pipeline_dir), set()).add(name.split(".", 1)[0])
+            else:
+                own.add(key.split(".", 1)[0])
+    for rel, names in used.items():
+        try:
+            values = read_params_yaml(root / rel, rel)
+        except ConfigError:
+            continue  # a file no stage needs: its syntax is not our business here
+        known = names | shared.get(rel, set())
+        for key in (str(k) for k in values):
+            if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                log.warning("%s: key %r names no stage and no shell stage reads it%s", rel, key, hint)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pivot.cache.url import check as check_url
 from pivot.errors import ConfigError
 from pivot.remote.store import Remote
 
@@ -35,6 +36,7 @@ def get_remote(ws: Workspace, name: str) -> Remote:
         raise ConfigError(f"no remote named {name!r} ({known}); add one with `pivot remote add NAME URL`",
                           path=f"remotes.{name}")
     url, options = _parse_entry(name, entries[name])
+    check_url(url, f"remote {name!r} (remotes.{name} in the config)")
     return Remote(name, url, ws.state, storage_options=options)
 
 
@@ -51,6 +53,7 @@ def default_remote(ws: Workspace) -> Remote | None:
                           "use -r NAME or `pivot config set core.remote NAME`", path="core.remote")
     legacy = ws.config.get("cache.remote")
     if isinstance(legacy, str) and legacy:
+        check_url(legacy, "cache.remote in the config")
         return Remote("default", legacy, ws.state)
     return None
 

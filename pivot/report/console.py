@@ -79,6 +79,9 @@ def print_status(report: StatusReport, *, dry_run: bool = False) -> None:
 
 def print_run(report: RunReport) -> None:
     counts = ", ".join(f"{report.count(o)} {o.value.replace('_', ' ')}" for o in Outcome if report.count(o))
+    for outcome in report.outcomes.values():
+        if outcome.status == Outcome.BLOCKED:  # never silent: what is missing and how to get it
+            print(f"blocked {outcome.stage}: {outcome.reason}")
     if not report.failed:
         print(counts or "nothing to do")  # no rich import on the common path
         return
