@@ -38,6 +38,9 @@ def session(root: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[s
     here = Path(cwd) if cwd is not None else Path.cwd()
     project = Path(root).resolve() if root is not None else find_root(here)
     opened = open_session(project, here.resolve(), extra_specs=extra_specs)
+    from pivot.remote.refetch import refetcher
+
+    opened.ws.refetch = refetcher(opened.ws)  # a corrupt local object comes back from the remote
     try:
         yield opened
     finally:  # flush learned hashes and parsed locks to the state DB, whatever happened
