@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -9,11 +10,10 @@ import click
 
 def verify_cache_cmd(as_json: bool) -> None:
     from pivot.api.cache_check import verify_cache
-    from pivot.cli.main import emit_json
 
     report = verify_cache()
     if as_json:
-        emit_json(report.to_json())
+        click.echo(json.dumps(report.to_json(), indent=2))
     else:
         for bad in report.bad:
             click.echo(f"BAD {bad['path']}: object {bad['object']} ({bad['error']}); moved to {bad['moved_to']}")

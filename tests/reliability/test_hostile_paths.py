@@ -171,3 +171,27 @@ def test_symlink_leading_outside_is_never_written_through(box: Box, command: str
     res.unlink()  # repaired: a real folder again
     assert box.run(command).code == 0
     assert (box.root / OUT).read_text() == OUT_TEXT
+
+
+@pytest.mark.parametrize("claimed", ["../outside.txt", "p/pipeline.py"])
+def test_task_result_naming_an_undeclared_path_is_refused(box: Box, claimed: str) -> None:
+    """A StageResult crossed a process (or host) boundary: it may only name declared outputs."""
+    from pivot.api import session
+    from pivot.commit import commit_run
+    from pivot.executor.task import StageResult
+    from pivot.outrecord import OutRecord
+    from pivot.safepath import SafePath, UnsafePathError
+
+    pipeline = (box.root / "p" / "pipeline.py").read_bytes()
+    with session(box.root, box.root) as s:
+        spec = s.graph.stages["p:make"]
+        inputs = s.inputs(["p:make"])["p:make"]
+        decision = s.static_plan(["p:make"]).decisions["p:make"]
+        good = s.ws.lock("p:make")
+        assert good is not None
+        forged = StageResult("p:make", True, (OutRecord(SafePath(claimed), good.outs[0].digest, 1),))
+        with pytest.raises(UnsafePathError, match="does not declare"):
+            commit_run(s.ws, spec, inputs, decision, forged, isolated=True)
+    box.assert_outside_untouched()
+    assert (box.root / "p" / "pipeline.py").read_bytes() == pipeline
+    assert box.run("repro").code == 0

@@ -214,3 +214,42 @@ def test_hostile_record_on_the_remote_is_ignored_by_pull(box: Box, s3_bucket: st
     assert result.code == 0, result.text
     assert json.loads(result.out)["ran"] == 2  # nothing was restored from the hostile records
     box.assert_outside_untouched()
+
+
+GROW = '''
+import pathlib
+from typing import Annotated
+from pivot import Pipeline, Dep, IncrementalOut, loaders
+
+
+def grow(seed: Annotated[str, Dep("seed.txt", loaders.Text())]) -> Annotated[str, IncrementalOut("log.txt", loaders.PathOnly())]:
+    log = pathlib.Path("log.txt")
+    log.write_text((log.read_text() if log.exists() else "") + seed)
+    return "log.txt"
+
+
+pipeline = Pipeline("grow")
+pipeline.register(grow)
+'''
+
+
+def test_incremental_restore_never_hands_tampered_bytes_to_the_stage(tmp_path: Path) -> None:
+    from tests.reliability.sandbox import _run
+
+    root, home = tmp_path / "g", tmp_path / "home"
+    root.mkdir()
+    home.mkdir()
+    (root / "seed.txt").write_text("1\n")
+    (root / "pipeline.py").write_text(GROW)
+    assert _run(root, home, "init").code == 0
+    assert _run(root, home, "repro").code == 0
+    digest = yaml.safe_load((root / ".pivot" / "stages" / "grow.lock").read_text())["outs"][0]["hash"]
+    obj = _object(root, digest)
+    os.chmod(obj, 0o644)
+    obj.write_bytes(EVIL)
+    (root / "seed.txt").write_text("2\n")
+    result = _run(root, home, "repro")
+    assert result.code == 0 and "Traceback" not in result.text, result.text
+    assert "corrupt" in result.err, result.err
+    assert (root / "log.txt").read_text() == "2\n"  # started over instead of growing evil bytes
+    assert _run(root, home, "repro").code == 0
