@@ -160,6 +160,17 @@ def test_tampered_local_object_comes_back_from_the_remote(box: Box, where: str, 
     assert (box.root / rel).read_text() == "b\n"
 
 
+def test_repro_fetches_a_tampered_object_again_instead_of_running(box: Box, tmp_path: Path) -> None:
+    _push(box, f"file://{tmp_path / 'remote'}")
+    _tamper_file(box, "out")
+    result = box.run("repro", "--json")
+    assert result.code == 0 and "corrupt" in result.err and "fetched" in result.err, result.text
+    assert json.loads(result.out)["ran"] == 0  # restored from the remote's sound copy
+    _no_evil(box.root)
+    assert (box.root / OUT).read_text() == OUT_TEXT
+    box.assert_outside_untouched()
+
+
 def _tamper_remote(url: str, key: str) -> None:
     import boto3  # type: ignore[import-untyped]
 
