@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pivot.cache.checkout import checkout, store_output
+from pivot.cache.checkout import store_output
 from pivot.cache.run_cache import RunRecord
 from pivot.errors import CacheError
 from pivot.executor.task import StageResult
@@ -19,6 +19,7 @@ from pivot.outrecord import OutRecord
 from pivot.planner.decide import StageInputs
 from pivot.planner.decision import Action, Decision
 from pivot.project.spec import OutKind, StageSpec
+from pivot.safepath import SafePath, UnsafePathError
 from pivot.session import Session
 from pivot.workspace import Workspace
 
@@ -26,6 +27,7 @@ from pivot.workspace import Workspace
 def commit_run(ws: Workspace, spec: StageSpec, inputs: StageInputs, decision: Decision,
                result: StageResult, *, isolated: bool) -> dict[str, str]:
     """Record a successful run; returns the output hashes its consumers see."""
+    _only_declared(spec, result.outs)  # a task result crossed a process (or host) boundary
     for out in result.outs:
         if not ws.object_available(out.digest, out.is_dir):
             raise CacheError(f"stage {spec.identity!r}: output {out.path} is missing from the cache after the run", stage=spec.identity)
@@ -77,12 +79,22 @@ def discard_outputs(ws: Workspace, spec: StageSpec) -> None:
 
 def _checkout_outputs(ws: Workspace, spec: StageSpec, outs: tuple[OutRecord, ...]) -> None:
     kinds = {o.path: o.kind for o in spec.outs}
+    _only_declared(spec, outs)
     for out in outs:
-        target = ws.root / out.path.rstrip("/")
         if ws.workspace_hash(out.path) == str(out.digest):
-            continue
+            continue  # already in place: never re-read or re-verified (the stat cache decides)
         writable = kinds.get(out.path) in (OutKind.INCREMENTAL, OutKind.METRIC)
-        checkout(ws.odb, out.digest, out.is_dir, target, modes=ws.link_modes, writable=writable)
+        ws.place(out.path, out.digest, out.is_dir, writable=writable)
+
+
+def _only_declared(spec: StageSpec, outs: tuple[OutRecord, ...]) -> None:
+    """A result, lock or run record may only name the stage's declared outputs: anything
+    else (a forged record naming pipeline code, say) is refused before a byte is written."""
+    declared = {o.path for o in spec.outs}
+    for out in outs:
+        if out.path not in declared:
+            raise UnsafePathError(f"stage {spec.identity!r}: refusing output {out.path!r}: the stage does not declare it",
+                                  path=out.path, stage=spec.identity, source=spec.identity)
 
 
 def _lock(spec: StageSpec, inputs: StageInputs, decision: Decision, outs: tuple[OutRecord, ...]) -> LockRecord:
@@ -126,7 +138,7 @@ def record_workspace(session: Session, stage: str, inputs: StageInputs,
         if art is None:
             raise UserError(f"cannot commit {stage!r}: output {out.path} is missing", stage=stage, path=out.path)
         store_output(ws.odb, ws.root, out.path, art)
-        outs.append(OutRecord(out.path, art.digest, art.size, art.is_dir))
+        outs.append(OutRecord(SafePath(out.path), art.digest, art.size, art.is_dir))  # checked at registration
     key = stage_key(stage, inputs.code, inputs.params, deps, inputs.out_decls)
     decision = Decision(stage, Action.SKIP, (), stage_key=key, dep_hashes=deps)
     record = _lock(spec, inputs, decision, tuple(outs))

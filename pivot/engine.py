@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pivot import commit
-from pivot.errors import ClusterLostError, PivotError
+from pivot.errors import ClusterLostError, CorruptObjectError, PivotError
 from pivot.executor.base import Executor
 from pivot.executor.task import StageResult, StageTask, TaskDep, TaskOut
 from pivot.fingerprint.stage_key import manifest_hash
@@ -26,7 +27,10 @@ from pivot.planner.decision import Action, Decision
 from pivot.planner.loop import PlanLoop
 from pivot.project.spec import OutKind, StageSpec
 from pivot.results import Outcome, RunReport, StageOutcome
+from pivot.safepath import UnsafePathError
 from pivot.session import Session
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -166,15 +170,28 @@ def _carry_out(run: _Run, decision: Decision) -> None:
     ws = run.session.ws
     if decision.action == Action.BLOCKED:
         _record(run, StageOutcome(decision.stage, Outcome.BLOCKED, blocked_reason(ws, decision)))
-    elif decision.action == Action.RESTORE:
-        outs = commit.commit_restore(ws, spec, run.inputs[decision.stage], decision)
-        _record(run, StageOutcome(decision.stage, Outcome.RESTORED, decision.reason_text()))
-        run.loop.finished(decision.stage, outs)
-    elif decision.action == Action.CHECKOUT:
-        outs = commit.commit_checkout(ws, spec, decision)
-        _record(run, StageOutcome(decision.stage, Outcome.CHECKED_OUT, decision.reason_text()))
-        run.loop.finished(decision.stage, outs)
-    elif decision.action == Action.RUN:
+    elif decision.action in (Action.RESTORE, Action.CHECKOUT):
+        # A corrupt cache object (set aside, not fetchable again) or a run record naming
+        # outputs the stage does not declare is never used: the stage runs instead.
+        fallback: tuple[type[Exception], ...] = (
+            (CorruptObjectError, UnsafePathError) if decision.action == Action.RESTORE else (CorruptObjectError,))
+        try:
+            if decision.action == Action.RESTORE:
+                outs = commit.commit_restore(ws, spec, run.inputs[decision.stage], decision)
+            else:
+                outs = commit.commit_checkout(ws, spec, decision)
+        except fallback as exc:
+            message = f"{decision.stage}: {exc}; running the stage instead"
+            log.warning("%s", message)
+            run.progress(Event("notice", decision.stage, None, len(run.report.outcomes), len(run.loop.order),
+                               message=message))
+            decision = replace(decision, action=Action.RUN, will_run=True)
+        else:
+            kind = Outcome.RESTORED if decision.action == Action.RESTORE else Outcome.CHECKED_OUT
+            _record(run, StageOutcome(decision.stage, kind, decision.reason_text()))
+            run.loop.finished(decision.stage, outs)
+            return
+    if decision.action == Action.RUN:
         heapq.heappush(run.queue, (-run.priority.get(decision.stage, 0), len(run.report.outcomes) + len(run.queue), decision))
 
 
@@ -250,7 +267,7 @@ def build_task(session: Session, spec: StageSpec, inputs: StageInputs, decision:
                run_token: str, isolated: bool) -> StageTask:
     assert decision.stage_key is not None
     lock = session.ws.lock(spec.identity)
-    previous = {o.path: str(o.digest) for o in lock.outs} if lock is not None else {}
+    previous: dict[str, str] = {o.path: str(o.digest) for o in lock.outs} if lock is not None else {}
     payload = None
     if spec.func is not None and getattr(spec.func, "__module__", "") == "__main__":
         import cloudpickle  # notebook-defined stage: ship it by value

@@ -19,6 +19,7 @@ import yaml
 
 from pivot.digest import Digest
 from pivot.outrecord import OutRecord, by_path
+from pivot.safepath import safe_path
 
 SCHEMA_VERSION = 1
 log = logging.getLogger(__name__)
@@ -62,15 +63,17 @@ class LockRecord:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LockRecord:
+    def from_dict(cls, data: Mapping[str, Any], source: str = "lock file") -> LockRecord:
+        """Every path is checked here, once (UnsafePathError names ``source``)."""
         return cls(
             stage=str(data["stage"]),
             stage_key=str(data["stage_key"]),
             code={str(k): str(v) for k, v in (data.get("code") or {}).items()},
             params=dict(data.get("params") or {}),
-            deps={str(d["path"]): str(d["hash"]) for d in data.get("deps") or []},
+            deps={safe_path(d["path"], source=source): str(d["hash"]) for d in data.get("deps") or []},
             outs=tuple(
-                OutRecord(str(o["path"]), Digest.parse(str(o["hash"])), int(o["size"]), bool(o.get("is_dir", False)))
+                OutRecord(safe_path(o["path"], source=source), Digest.parse(str(o["hash"])), int(o["size"]),
+                          bool(o.get("is_dir", False)))
                 for o in data.get("outs") or []
             ),
             out_decls=tuple({str(k): str(v) for k, v in d.items()} for d in data.get("out_decls") or []),
@@ -96,7 +99,11 @@ def dumps(record: LockRecord) -> str:
 
 
 def read(path: Path) -> LockRecord | None:
-    """The lock at ``path``, or None ("never ran") when missing, corrupt or foreign."""
+    """The lock at ``path``, or None ("never ran") when missing, corrupt or foreign.
+
+    A lock naming a path outside the project is not damage but a threat: it
+    raises UnsafePathError (exit 2) instead of being quietly ignored.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -114,7 +121,7 @@ def parse(text: str, where: str) -> LockRecord | None:
         if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
             log.warning("lock file %s has an unknown schema; treating the stage as never run", where)
             return None
-        return LockRecord.from_dict(data)
+        return LockRecord.from_dict(data, source=where)
     except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:  # wrong shapes or types
         log.warning("lock file %s is corrupt (%s); treating the stage as never run", where, exc)
         return None

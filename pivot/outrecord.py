@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pivot.digest import Digest
+from pivot.safepath import SafePath
 
 
 @dataclass(frozen=True, slots=True)
 class OutRecord:
-    path: str  # project-relative POSIX path; a directory output ends with "/"
+    path: SafePath  # checked where it was read (pivot.safepath); a directory output ends with "/"
     digest: Digest
     size: int
     is_dir: bool = False

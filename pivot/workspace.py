@@ -7,23 +7,27 @@ the planner process (the only writer of state, locks and the workspace).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pivot import lockfile
-from pivot.cache.checkout import LinkMode
+from pivot.cache.checkout import LinkMode, checkout
 from pivot.cache.odb import ObjectStore
 from pivot.cache.run_cache import RunCache, RunRecord
 from pivot.digest import Digest
-from pivot.errors import ConfigError
+from pivot.errors import ConfigError, CorruptObjectError
 from pivot.fingerprint.trees import Hasher
 from pivot.lockfile import LockRecord
+from pivot.paths import strip_dir
 from pivot.project.config import Config
 from pivot.project.layout import Layout
 from pivot.state import LmdbState, StateBase, mtime_granularity_ns
+
+log = logging.getLogger(__name__)
 
 
 class Workspace:
@@ -31,7 +35,10 @@ class Workspace:
         self.root = root
         self.layout = Layout(root)
         self.config = Config.load(self.layout.config_file)
+        self._owns_state = state is None  # an injected state belongs to whoever made it
         self.state = state if state is not None else LmdbState.open(self.layout.state_db)
+        # Where a corrupt local object is fetched again (the API sets the default remote's).
+        self.refetch: Callable[[Digest, bool], bool] = lambda _d, _is_dir: False
         self.cache_url = self._cache_url()
         self.odb = ObjectStore(self.cache_url)
         self.run_cache = RunCache(self.odb)
@@ -41,6 +48,7 @@ class Workspace:
         self._records: dict[str, RunRecord | None] = {}
         self._pending: dict[str, bytes] = {}
         self._granularity = mtime_granularity_ns()
+        self._closed = False
 
     def _cache_url(self) -> str:
         configured = self.config.get("cache.dir")
@@ -85,7 +93,7 @@ class Workspace:
             try:
                 entry = json.loads(cached)
                 if entry["stat"] == [st.st_mtime_ns, st.st_size, st.st_ino] and entry["recorded"] > st.st_mtime_ns + self._granularity:
-                    return LockRecord.from_dict(entry["lock"])
+                    return LockRecord.from_dict(entry["lock"], source=str(path))
             except (ValueError, KeyError, TypeError, AttributeError):
                 pass  # a damaged state entry is only a lost speed-up: parse the file
         recorded = time.time_ns()
@@ -119,11 +127,32 @@ class Workspace:
         lockfile.write(self.layout.lock_file(record.stage), record)
         self._locks[record.stage] = record
 
+    def place(self, rel: str, digest: Digest, is_dir: bool, *, writable: bool = False) -> None:
+        """Check an object out at ``rel`` (verified); a corrupt local object is set aside
+        and fetched again from the remote once. CorruptObjectError when it cannot be."""
+        dest = self.root / strip_dir(rel)
+        try:
+            checkout(self.odb, digest, is_dir, dest, root=self.root, modes=self.link_modes, writable=writable)
+        except CorruptObjectError as exc:
+            log.warning("%s", exc)
+            if not self.refetch(digest, is_dir):
+                raise
+            checkout(self.odb, digest, is_dir, dest, root=self.root, modes=self.link_modes, writable=writable)
+
     def close(self) -> None:
-        self.hasher.flush()
-        if self._pending:
-            self.state.put_many(self._pending)
-            self._pending = {}
+        """Flush what was learned, then release the state DB (its descriptor and map):
+        a long-lived process opens many projects and must not keep them all."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.hasher.flush()
+            if self._pending:
+                self.state.put_many(self._pending)
+                self._pending = {}
+        finally:
+            if self._owns_state:
+                self.state.close()
 
     def __enter__(self) -> Workspace:
         return self

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pivot import paths
 from pivot.api.session import Targets, session, target_list, with_pipelines
 from pivot.digest import Digest
-from pivot.errors import UserError
+from pivot.errors import CacheError, CorruptObjectError, UserError
 from pivot.session import Session
 from pivot.workspace import Workspace
 
@@ -26,6 +26,7 @@ def track(targets: Sequence[str], *, force: bool = False, root: str | os.PathLik
     """Store files or folders in the cache and write their .pvt files."""
     from pivot.cache.checkout import store_output
     from pivot.project import tracked
+    from pivot.safepath import safe_path
 
     written = []
     with session(root, cwd) as s:
@@ -50,7 +51,7 @@ def track(targets: Sequence[str], *, force: bool = False, root: str | os.PathLik
                     continue
                 raise UserError(f"{pvt.name} already tracks an older version of {rel}; use --force to update it", path=rel)
             store_output(s.ws.odb, s.root, rel, art)
-            tracked.write(s.root, tracked.Tracked(rel, art.digest, art.size))
+            tracked.write(s.root, tracked.Tracked(safe_path(rel, source=target), art.digest, art.size))
             tracked.add_to_gitignore(s.root, rel)
             written.append(rel)
     return written
@@ -67,8 +68,12 @@ def checkout(targets: Targets = None, *, root: str | os.PathLike[str] | None = N
         scope = s.scope(wanted, all_pipelines=not wanted, upstream=False) if wanted else list(s.graph.stages)
         for stage in scope:
             lock = s.ws.lock(stage)
-            if lock is not None:
-                items.extend((o.path, o.digest, o.is_dir) for o in lock.outs)
+            declared = {o.path for o in s.graph.stages[stage].outs}
+            for o in lock.outs if lock is not None else ():
+                if o.path in declared:  # a lock may only restore what its stage declares
+                    items.append((o.path, o.digest, o.is_dir))
+                else:
+                    log.warning("%s: skipping %s, not an output of stage %r", s.ws.layout.lock_file(stage), o.path, stage)
         restored = restore(s.ws, items)
         for rel, digest, is_dir in items:  # never silent about what could not be restored
             if not s.ws.object_available(digest, is_dir) and s.ws.workspace_hash(rel) != str(digest):
@@ -78,18 +83,35 @@ def checkout(targets: Targets = None, *, root: str | os.PathLike[str] | None = N
 
 def restore(ws: Workspace, items: Iterable[tuple[str, Digest, bool]], *, only_missing: bool = False) -> list[str]:
     """Check cached objects out at their root-relative paths, skipping what is already
-    there (``only_missing``: anything at all at that path) or not in the cache."""
-    from pivot.cache.checkout import checkout as place
-
-    restored = []
+    there (``only_missing``: anything at all at that path) or not in the cache. Every
+    object is verified; corrupt ones are set aside, fetched again from the remote when
+    one is configured, else reported together at the end (the rest is restored)."""
+    restored, corrupt = [], []
     for rel, digest, is_dir in items:
         dest = ws.root / paths.strip_dir(rel)
         present = os.path.lexists(dest) if only_missing else ws.workspace_hash(rel) == str(digest)
-        if present or not ws.object_available(digest, is_dir):
+        if present or not (ws.object_available(digest, is_dir) or (is_dir and _corrupt_manifest(ws, digest))):
+            continue  # not in the cache: nothing to restore (a damaged manifest is reported below)
+        try:
+            ws.place(rel, digest, is_dir)
+        except CorruptObjectError as exc:
+            corrupt.append(str(exc))
             continue
-        place(ws.odb, digest, is_dir, dest, modes=ws.link_modes)
         restored.append(rel)
+    if corrupt:
+        raise CorruptObjectError(f"not restored: {'; '.join(corrupt)} (`pivot pull` fetches them again, "
+                                 "`pivot repro` recomputes stage outputs)")
     return restored
+
+
+def _corrupt_manifest(ws: Workspace, digest: Digest) -> bool:
+    try:
+        ws.odb.read_manifest(digest)
+    except CorruptObjectError:
+        return True
+    except CacheError:
+        pass
+    return False
 
 
 def commit(targets: Targets = None, *, root: str | os.PathLike[str] | None = None,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pivot.digest import Digest
 from pivot.project.spec import StageSpec
 from pivot.session import Session, open_session
+from pivot.workspace import Workspace
 
 if TYPE_CHECKING:
     from pivot.project.pipeline import Pipeline
@@ -38,10 +40,20 @@ def session(root: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[s
     here = Path(cwd) if cwd is not None else Path.cwd()
     project = Path(root).resolve() if root is not None else find_root(here)
     opened = open_session(project, here.resolve(), extra_specs=extra_specs)
+    opened.ws.refetch = _refetch_from_remote(opened.ws)  # a corrupt local object comes back from the remote
     try:
         yield opened
     finally:  # flush learned hashes and parsed locks to the state DB, whatever happened
         opened.close()
+
+
+def _refetch_from_remote(ws: Workspace) -> Callable[[Digest, bool], bool]:
+    def refetch(d: Digest, is_dir: bool) -> bool:
+        from pivot.remote.refetch import refetcher  # only when an object was found corrupt
+
+        return refetcher(ws)(d, is_dir)
+
+    return refetch
 
 
 def with_pipelines(root: str | os.PathLike[str] | None, cwd: str | os.PathLike[str] | None,

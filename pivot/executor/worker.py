@@ -5,6 +5,7 @@ it materialises inputs, runs the stage, hashes and stores the outputs.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -17,12 +18,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pivot.errors import CodeMismatchError, PivotError, StageFailedError
+from pivot.errors import CodeMismatchError, CorruptObjectError, PivotError, StageFailedError
 from pivot.executor.capture import capture_output
 from pivot.executor.live import scratch_base, sink_for
 from pivot.executor.task import StageResult, StageTask
 from pivot.outrecord import OutRecord
 from pivot.project.spec import StageSpec
+from pivot.safepath import SafePath
+
+log = logging.getLogger(__name__)
 
 _STORES: dict[str, Any] = {}
 
@@ -131,8 +135,9 @@ def _materialize_deps(task: StageTask, odb: Any, workspace: Path) -> None:
     from pivot.digest import Digest
 
     modes = (LinkMode.HARDLINK, LinkMode.COPY) if odb.is_local else (LinkMode.COPY,)
-    for dep in task.deps:
-        checkout(odb, Digest.parse(dep.digest), dep.is_dir, workspace / dep.path.rstrip("/"), modes=modes)
+    for dep in task.deps:  # verified on the way: a corrupt object fails the task by name
+        checkout(odb, Digest.parse(dep.digest), dep.is_dir, workspace / dep.path.rstrip("/"), root=workspace,
+                 modes=modes)
 
 
 def _prepare_outputs(task: StageTask, odb: Any, workspace: Path) -> None:
@@ -144,7 +149,11 @@ def _prepare_outputs(task: StageTask, odb: Any, workspace: Path) -> None:
         target = workspace / out.path.rstrip("/")
         _remove(target)
         if out.kind == "incremental" and out.previous is not None:
-            checkout(odb, Digest.parse(out.previous), out.path.endswith("/"), target, writable=True)
+            try:
+                checkout(odb, Digest.parse(out.previous), out.path.endswith("/"), target, root=workspace,
+                         writable=True)
+            except CorruptObjectError as exc:  # set aside: the stage starts over, from nothing
+                log.warning("stage %s: previous %s not restored: %s", task.stage, out.path, exc)
         target.parent.mkdir(parents=True, exist_ok=True)
 
 
@@ -245,7 +254,7 @@ def _store_outputs(task: StageTask, odb: Any, workspace: Path) -> tuple[OutRecor
     from pivot.fingerprint.trees import hash_file, hash_tree
 
     results = []
-    for out in task.outs:
+    for out in task.outs:  # declared paths; the planner checks them again on commit
         target = workspace / out.path.rstrip("/")
         is_dir = out.path.endswith("/")
         if not target.exists():
@@ -257,11 +266,11 @@ def _store_outputs(task: StageTask, odb: Any, workspace: Path) -> tuple[OutRecor
         if is_dir:
             art = hash_tree(target)
             _put(task, out.path, partial(odb.put_tree, target, art))
-            results.append(OutRecord(out.path, art.digest, art.size, True))
+            results.append(OutRecord(SafePath(out.path), art.digest, art.size, True))
         else:
             digest = hash_file(target)
             _put(task, out.path, partial(odb.put_file, target, digest))
-            results.append(OutRecord(out.path, digest, target.stat().st_size, False))
+            results.append(OutRecord(SafePath(out.path), digest, target.stat().st_size, False))
     return tuple(results)
 
 

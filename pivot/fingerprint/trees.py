@@ -96,16 +96,20 @@ def manifest_bytes(entries: Iterable[TreeEntry]) -> bytes:
     return canonical_json({"schema": SCHEMA_VERSION, "kind": MANIFEST_KIND, "entries": rows})
 
 
-def parse_manifest(data: bytes) -> tuple[TreeEntry, ...]:
-    """Inverse of ``manifest_bytes``; raises ValueError on anything else."""
+def parse_manifest(data: bytes, source: str = "tree manifest") -> tuple[TreeEntry, ...]:
+    """Inverse of ``manifest_bytes``; raises ValueError on anything else, and
+    UnsafePathError (naming ``source``) on an entry that would leave its folder."""
     import json
+
+    from pivot.safepath import safe_entry
 
     try:
         doc = json.loads(data)
         if doc["schema"] != SCHEMA_VERSION or doc["kind"] != MANIFEST_KIND:
             raise ValueError(f"unsupported manifest schema {doc['schema']!r}/{doc['kind']!r}")
         return tuple(
-            TreeEntry(r["path"], Digest.parse(r["digest"]), int(r["size"]), bool(r["exec"]))
+            TreeEntry(safe_entry(r["path"], source=source), Digest.parse(r["digest"]), int(r["size"]),
+                      bool(r["exec"]))
             for r in doc["entries"]
         )
     except (KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:

@@ -18,6 +18,7 @@ from pivot.migrate import objects
 from pivot.migrate import resolve as tpl
 from pivot.migrate.dvcfiles import DvcStage
 from pivot.outrecord import OutRecord
+from pivot.safepath import safe_path
 
 
 @dataclass
@@ -125,9 +126,9 @@ def adopt(root: Path, verdicts: Mapping[str, Verdict]) -> list[str]:
 def _import_out(cache: objects.DvcCache, odb: Any, root: Path, path: str, md5: str, legacy: bool) -> OutRecord:
     if md5.endswith(".dir"):
         art = cache.import_dir(odb, md5, legacy, root / path)
-        return OutRecord(path, art.digest, art.size, True)
+        return OutRecord(safe_path(path, source="dvc.lock"), art.digest, art.size, True)
     digest, size = cache.import_file(odb, md5, legacy)
-    return OutRecord(path, digest, size, False)
+    return OutRecord(safe_path(path, source="dvc.lock"), digest, size, False)
 
 
 def _offer_to_run_cache(ws: Any, identity: str) -> None:

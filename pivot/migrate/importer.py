@@ -17,6 +17,7 @@ from pathlib import Path
 from pivot.errors import UserError
 from pivot.migrate import adopt as _adopt
 from pivot.migrate import codegen, dvcfiles, notes, objects
+from pivot.safepath import safe_path
 
 Progress = Callable[[str], None]
 
@@ -119,10 +120,10 @@ def _import_tracked(root: Path, report: ImportReport, say: Progress) -> None:
                     path = objects.checked_path("", item.path)
                     if item.md5.endswith(".dir"):
                         art = cache.import_dir(s.ws.odb, item.md5, item.legacy, root / path)
-                        tracked.write(root, tracked.Tracked(path + "/", art.digest, art.size))
+                        tracked.write(root, tracked.Tracked(safe_path(path + "/", source=rel), art.digest, art.size))
                     else:
                         digest, size = cache.import_file(s.ws.odb, item.md5, item.legacy)
-                        tracked.write(root, tracked.Tracked(path, digest, size))
+                        tracked.write(root, tracked.Tracked(safe_path(path, source=rel), digest, size))
                 except (UserError, OSError, ValueError, KeyError) as exc:
                     report.notes.skipped.append(f"{rel}: {item.path} not imported: {exc}")
                     continue

@@ -69,7 +69,7 @@ def _decide_current(lock: LockRecord, facts: Facts, run: Decision) -> Decision:
             missing.append(Change(out.path, str(out.digest), None))
         elif current != str(out.digest):
             modified.append(Change(out.path, str(out.digest), current))
-    outs = {o.path: str(o.digest) for o in lock.outs}
+    outs: dict[str, str] = {o.path: str(o.digest) for o in lock.outs}
     if not missing and not modified:
         return replace(run, action=Action.SKIP, reasons=(Reason(ReasonKind.UP_TO_DATE),), outs=outs, will_run=False)
     reasons = tuple(

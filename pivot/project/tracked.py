@@ -17,6 +17,7 @@ from pivot import paths, yamlio
 from pivot.digest import Digest
 from pivot.errors import UserError
 from pivot.lockfile import atomic_write_text
+from pivot.safepath import SafePath, UnsafePathError, safe_path
 
 SUFFIX = ".pvt"
 _SKIP_DIRS = {".git", ".pivot", ".venv", "node_modules", "__pycache__"}
@@ -24,7 +25,7 @@ _SKIP_DIRS = {".git", ".pivot", ".venv", "node_modules", "__pycache__"}
 
 @dataclass(frozen=True)
 class Tracked:
-    path: str  # root-relative; trailing "/" for a folder
+    path: SafePath  # root-relative; trailing "/" for a folder
     digest: Digest
     size: int
 
@@ -56,10 +57,21 @@ def parse(text: str, rel_dir: str, where: str) -> Tracked:
     """A .pvt's text (from disk or a git revision); ``rel_dir`` is its root-relative folder."""
     try:
         data = yamlio.load(text)
-        path = paths.normalize(str(data["path"]), base=rel_dir)
+        path = _own_path(Path(where), rel_dir, data["path"])
         return Tracked(path, Digest.parse(str(data["hash"])), int(data["size"]))
     except (yaml.YAMLError, KeyError, TypeError, ValueError, UserError) as exc:
         raise UserError(f"{where}: not a valid .pvt file ({exc})", path=where) from exc
+
+
+def _own_path(pvt: Path, rel_dir: str, name: object) -> SafePath:
+    """A .pvt describes only the file or folder beside it, named like itself: one
+    naming anything else (another file, a path outside) could make `checkout`
+    overwrite it (DESIGN rule 13)."""
+    expected = pvt.name[: -len(SUFFIX)]
+    if not isinstance(name, str) or name.rstrip("/") != expected or name.count("/") > 1:
+        raise UnsafePathError(f"{pvt}: refusing path {name!r}: a .pvt may only name {expected!r}, the file beside it",
+                              path=str(name), source=str(pvt))
+    return safe_path(f"{rel_dir}/{name}" if rel_dir else name, source=str(pvt))
 
 
 def find_all(root: Path) -> list[Tracked]:

@@ -8,6 +8,7 @@ object and manifest is known, with the path a person would recognise it by.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,10 @@ from pivot.errors import CacheError, CorruptObjectError
 from pivot.fingerprint.trees import parse_manifest
 from pivot.pool import pool_map
 from pivot.remote.store import Remote
+from pivot.safepath import UnsafePathError
 from pivot.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def record_items(odb: ObjectStore, keys: set[str]) -> list[Item]:
     items: list[Item] = []
     for key in sorted(keys):
         raw = odb.get_record(key)
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, UnsafePathError):  # RunCache.get reports it when used
             record = RunRecord.from_bytes(raw) if raw is not None else None
             items += [Item(o.path, o.digest, o.is_dir) for o in record.outs] if record else []
     return items
@@ -137,8 +141,11 @@ def expand(items: list[Item], local: ObjectStore, remote: Remote | None, jobs: i
 
     for d, data, fetched in pool_map(manifest, sorted(out.trees), jobs):
         try:
-            entries = parse_manifest(data) if data is not None else None
+            entries = parse_manifest(data, source=str(d)) if data is not None else None
         except ValueError:
+            entries = None
+        except UnsafePathError as exc:  # a hostile tree is reported and never placed
+            log.warning("ignoring tree: %s", exc)
             entries = None
         if entries is None:
             out.unreadable.add(d)

@@ -14,6 +14,7 @@ and it is dropped whenever the remote's gc epoch or URL changes.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -28,10 +29,12 @@ from pivot.errors import CorruptObjectError
 from pivot.pool import pool_map
 from pivot.remote.progress import NoProgress, Progress
 from pivot.remote.retry import Failure, KillSwitch, failure, retry
+from pivot.safepath import UnsafePathError
 
 if TYPE_CHECKING:
     from pivot.state import StateBase
 
+log = logging.getLogger(__name__)
 INDEX_PREFIX = "remote:"
 EPOCH_RECORD = "meta/gc-epoch"  # rewritten by every remote gc: other clones' indexes go stale
 BATCH = 128  # digests per existence check: at most 128 "xx/" folders, so listings stay per folder
@@ -178,8 +181,11 @@ class Remote:
         if data is None:
             return None
         try:
-            record = RunRecord.from_bytes(data)
+            record = RunRecord.from_bytes(data, source=f"{self.url}/{key}")
         except ValueError:
+            return None
+        except UnsafePathError as exc:  # a hostile or broken record is reported, never applied
+            log.warning("ignoring run record: %s", exc)
             return None
         if record_key(record.stage_key) != key:
             return None

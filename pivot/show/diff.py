@@ -23,7 +23,7 @@ class Entry:
 
 
 def entries(view: View) -> dict[str, Entry]:
-    found = {t.path: Entry(t.path, str(t.digest), t.size, "tracked") for t in view.tracked()}
+    found: dict[str, Entry] = {t.path: Entry(t.path, str(t.digest), t.size, "tracked") for t in view.tracked()}
     for ref in view.outputs():
         if ref.digest is not None:
             found[ref.path] = Entry(ref.path, str(ref.digest), ref.size, ref.stage)
