@@ -31,13 +31,22 @@ def status(targets: Targets = None, *, all: bool = False, explain: bool = True, 
 
 
 def tracked_status(s: Session) -> list[TrackedStatus]:
+    from pivot.api.fresh import remote_hint
     from pivot.project import tracked
 
     result = []
     for item in tracked.find_all(s.root):
         current = s.ws.workspace_hash(item.path)
-        state = "missing" if current is None else ("clean" if current == str(item.digest) else "modified")
-        result.append(TrackedStatus(item.path, state))
+        if current is None:
+            here = s.ws.object_available(item.digest, item.is_dir)
+            fix = "in the cache: `pivot checkout` places it (`pivot repro` does too)" if here else remote_hint(s.ws)
+            result.append(TrackedStatus(item.path, "missing", fix))
+        elif current != str(item.digest):
+            fix = (f"`pivot track {item.path}` records the new bytes; commit its .pvt and `pivot push` "
+                   "so teammates get them")
+            result.append(TrackedStatus(item.path, "modified", fix))
+        else:
+            result.append(TrackedStatus(item.path, "clean"))
     return result
 
 
@@ -51,6 +60,7 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
 
     ``pipelines``: Pipelines defined outside pipeline.py files (a notebook), run with the project's.
     """
+    from pivot.api.fresh import ensure_inputs
     from pivot.engine import execute
     from pivot.notebook import default_progress
     from pivot.project.lock import project_lock
@@ -65,6 +75,7 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
             report = RunReport(plan=s.static_plan(scope, force=forced))
             return report
         with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait):
+            ensure_inputs(s, scope)  # a fresh clone: tracked inputs from the cache, or say how
             inputs = s.inputs(scope, force=forced)
             executor = make_executor(s, cluster, jobs=jobs, workers=workers)
             try:
@@ -105,7 +116,8 @@ def verify(targets: Targets = None, *, all: bool = True, allow_missing: bool = F
         scope = s.scope(target_list(targets), all_pipelines=all and not target_list(targets))
         plan = s.static_plan(scope)
         results = [_verify_stage(s, plan, stage, allow_missing, remote) for stage in scope]
-    return VerifyReport(results)
+        modified = [t.path for t in tracked_status(s) if t.status == "modified"]
+    return VerifyReport(results, modified)
 
 
 def _remote_store(s: Session) -> Any:
