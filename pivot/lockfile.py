@@ -104,14 +104,19 @@ def read(path: Path) -> LockRecord | None:
     except OSError as exc:
         log.warning("cannot read lock file %s (%s); treating the stage as never run", path, exc)
         return None
+    return loads(text, str(path))
+
+
+def loads(text: str, where: str) -> LockRecord | None:
+    """A lock file's text (from disk, or from a git commit), None when corrupt or foreign."""
     try:
         data = yaml.load(text, Loader=_Loader)
         if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
-            log.warning("lock file %s has an unknown schema; treating the stage as never run", path)
+            log.warning("lock file %s has an unknown schema; treating the stage as never run", where)
             return None
         return LockRecord.from_dict(data)
     except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
-        log.warning("lock file %s is corrupt (%s); treating the stage as never run", path, exc)
+        log.warning("lock file %s is corrupt (%s); treating the stage as never run", where, exc)
         return None
 
 

@@ -266,8 +266,28 @@ class ObjectStore:
     def iter_objects(self) -> Iterator[Digest]:
         yield from self._parse_all(self._find(FILES))
 
+    def stat_keys(self, prefix: str) -> dict[str, dict[str, Any]]:
+        """Store key -> listing entry (``size``; ``mtime`` or the store's own time key) of every
+        file under ``prefix``: gc's grace period reads the store's modification times."""
+        if self.is_local:
+            found: dict[str, dict[str, Any]] = {}
+            for path in self._find(prefix):
+                with contextlib.suppress(OSError):
+                    st = os.stat(path)
+                    found[self._key_of(path) or path] = {"mtime": st.st_mtime, "size": st.st_size}
+            return found
+        self.fs.invalidate_cache()
+        try:
+            infos: dict[str, dict[str, Any]] = self.fs.find(self._remote(prefix), detail=True)
+        except FileNotFoundError:
+            return {}
+        return {self._key_of(p) or p: info for p, info in infos.items()}
+
     def delete(self, d: Digest) -> None:
-        key = object_key(d)
+        self.delete_record(object_key(d))
+
+    def delete_record(self, key: str) -> None:
+        _check_record_key(key)
         if self.is_local:
             self._local(key).unlink(missing_ok=True)
             return

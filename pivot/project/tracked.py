@@ -47,12 +47,19 @@ def write(root: Path, item: Tracked) -> Path:
 
 def read(root: Path, pvt: Path) -> Tracked:
     try:
-        data = yamlio.load(pvt.read_text(encoding="utf-8"))
-        rel_dir = paths.relative_to_root(root, pvt.parent)
+        return parse(pvt.read_text(encoding="utf-8"), paths.relative_to_root(root, pvt.parent), str(pvt))
+    except OSError as exc:
+        raise UserError(f"{pvt}: not a valid .pvt file ({exc})", path=str(pvt)) from exc
+
+
+def parse(text: str, rel_dir: str, where: str) -> Tracked:
+    """A .pvt's text (from disk, or from a git commit); ``rel_dir``: its root-relative folder."""
+    try:
+        data = yamlio.load(text)
         path = paths.normalize(str(data["path"]), base=rel_dir)
         return Tracked(path, Digest.parse(str(data["hash"])), int(data["size"]))
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
-        raise UserError(f"{pvt}: not a valid .pvt file ({exc})", path=str(pvt)) from exc
+    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{where}: not a valid .pvt file ({exc})", path=where) from exc
 
 
 def find_all(root: Path) -> list[Tracked]:
