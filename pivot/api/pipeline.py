@@ -103,7 +103,10 @@ def make_executor(s: Session, cluster: Any, *, jobs: int | None, workers: int | 
     address = cluster if cluster is not None else (os.environ.get("PIVOT_CLUSTER") or s.ws.config.get("cluster.address"))
     if address is None or address == "":
         return LocalExecutor(jobs)
-    from pivot.executor.dask import DaskExecutor  # imports distributed only when chosen
+    try:
+        from pivot.executor.dask import DaskExecutor  # imports distributed only when chosen
+    except ImportError as exc:
+        raise UserError(f"--cluster needs dask and distributed ({exc}): pip install 'pivot'") from exc
 
     return DaskExecutor.connect(address, workers=workers, project_root=s.root, cache_url=s.ws.cache_url)
 
@@ -114,10 +117,22 @@ def verify(targets: Targets = None, *, all: bool = True, allow_missing: bool = F
     with session(root, cwd) as s:
         remote = _remote_store(s) if allow_missing else None
         scope = s.scope(target_list(targets), all_pipelines=all and not target_list(targets))
-        plan = s.static_plan(scope)
+        plan = _ci_plan(s, scope)
         results = [_verify_stage(s, plan, stage, allow_missing, remote) for stage in scope]
         modified = [t.path for t in tracked_status(s) if t.status == "modified"]
     return VerifyReport(results, modified)
+
+
+def _ci_plan(s: Session, scope: list[str]) -> Plan:
+    """The planner's answer with `always_run` set aside: a stage that runs by design on every
+    repro is not stale for CI when its recorded outputs are present (DVC's CI guide treats
+    `always_changed` the same); its consumers are then judged by those outputs."""
+    from dataclasses import replace
+
+    from pivot.planner.loop import static_plan
+
+    inputs = {k: replace(v, always_run=False) for k, v in s.inputs(scope).items()}
+    return static_plan(s.graph, scope, inputs, s.ws)
 
 
 def _remote_store(s: Session) -> Any:
@@ -148,6 +163,7 @@ def _verify_stage(s: Session, plan: Plan, stage: str, allow_missing: bool, remot
         return VerifyStage(stage, False, f"outputs missing from {where}", tuple(missing))
     if decision.action != Action.SKIP and not allow_missing:
         return VerifyStage(stage, False, f"outputs missing from the workspace: {decision.reason_text()}")
-    return VerifyStage(stage, True, "cached")
+    return VerifyStage(stage, True, "always runs; outputs present and cached" if s.graph.stages[stage].always_run
+                       else "cached")
 
 

@@ -54,7 +54,12 @@ def run_task(task: StageTask) -> StageResult:
             _remove_outputs(task, workspace)
             return StageResult(task.stage, False, (), captured.stdout, captured.stderr,
                                time.perf_counter() - started, failure, _worker_name())
-        outs = _store_outputs(task, odb, workspace)
+        try:
+            outs = _store_outputs(task, odb, workspace)
+        except PivotError as exc:  # e.g. a folder where a file was declared: leave nothing behind
+            _remove_outputs(task, workspace)
+            return StageResult(task.stage, False, (), captured.stdout, captured.stderr,
+                               time.perf_counter() - started, str(exc), _worker_name())
         return StageResult(task.stage, True, outs, captured.stdout, captured.stderr,
                            time.perf_counter() - started, None, _worker_name())
     except PivotError as exc:
@@ -189,9 +194,9 @@ def _store_outputs(task: StageTask, odb: Any, workspace: Path) -> tuple[OutRecor
     results = []
     for out in task.outs:
         target = workspace / out.path.rstrip("/")
-        is_dir = out.path.endswith("/")
         if not target.exists():
             raise StageFailedError(f"stage {task.stage!r} did not produce {out.path!r}", stage=task.stage)
+        is_dir = _output_is_dir(task, out.path, target)
         if is_dir:
             art = hash_tree(target)
             odb.put_tree(target, art)
@@ -201,6 +206,19 @@ def _store_outputs(task: StageTask, odb: Any, workspace: Path) -> tuple[OutRecor
             odb.put_file(target, digest)
             results.append(OutRecord(out.path, digest, target.stat().st_size, False))
     return tuple(results)
+
+
+def _output_is_dir(task: StageTask, declared: str, target: Path) -> bool:
+    """A trailing "/" declares a folder. A shell stage's path without one may be either (DVC's
+    rule: what is on disk decides); a Python stage's is a file."""
+    found = target.is_dir()
+    if declared.endswith("/") and not found:
+        raise StageFailedError(f"stage {task.stage!r}: output {declared!r} is declared a folder (trailing "
+                               "'/') but the stage wrote a file; drop the '/'", stage=task.stage)
+    if found and not declared.endswith("/") and task.cmd is None:
+        raise StageFailedError(f"stage {task.stage!r}: output {declared!r} is declared a file but the stage "
+                               f"wrote a folder; declare it as DirectoryOut({declared + '/'!r})", stage=task.stage)
+    return found
 
 
 def _remove_outputs(task: StageTask, workspace: Path) -> None:

@@ -107,6 +107,8 @@ def print_run(report: RunReport) -> None:
 def print_verify(report: VerifyReport) -> None:
     console = _console()
     for stage in report.stages:
+        if stage.passed and stage.reason.startswith("always runs"):
+            console.print(f"[green]ok[/] {stage.name}: {stage.reason}")
         if not stage.passed:
             extra = f": {', '.join(stage.missing_files)}" if stage.missing_files else ""
             console.print(f"[red]FAIL[/] {stage.name}: {stage.reason}{extra}")
