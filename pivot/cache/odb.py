@@ -55,8 +55,9 @@ class ObjectStore:
             self._base = str(local)
             self._atomic_put = False
             return
-        from fsspec.core import url_to_fs
         from fsspec.implementations.local import LocalFileSystem
+
+        from pivot.cache.fs_open import url_to_fs  # one line naming the extra when s3fs is missing
 
         self._fs, path = url_to_fs(url, **self.storage_options)
         self.is_local = isinstance(self._fs, LocalFileSystem)
@@ -267,21 +268,14 @@ class ObjectStore:
         yield from self._parse_all(self._find(FILES))
 
     def stat_keys(self, prefix: str) -> dict[str, dict[str, Any]]:
-        """Store key -> listing entry (``size``; ``mtime`` or the store's own time key) of every
-        file under ``prefix``: gc's grace period reads the store's modification times."""
-        if self.is_local:
-            found: dict[str, dict[str, Any]] = {}
-            for path in self._find(prefix):
-                with contextlib.suppress(OSError):
-                    st = os.stat(path)
-                    found[self._key_of(path) or path] = {"mtime": st.st_mtime, "size": st.st_size}
-            return found
-        self.fs.invalidate_cache()
-        try:
-            infos: dict[str, dict[str, Any]] = self.fs.find(self._remote(prefix), detail=True)
-        except FileNotFoundError:
+        """Key -> listing entry (``size``, ``mtime`` or the store's time key) under ``prefix`` (for gc)."""
+        if not self.is_local:
+            self.fs.invalidate_cache()
+            with contextlib.suppress(FileNotFoundError):
+                return {self._key_of(p) or p: i for p, i in self.fs.find(self._remote(prefix), detail=True).items()}
             return {}
-        return {self._key_of(p) or p: info for p, info in infos.items()}
+        stats = {p: os.stat(p) for p in self._find(prefix)}
+        return {self._key_of(p) or p: {"mtime": st.st_mtime, "size": st.st_size} for p, st in stats.items()}
 
     def delete(self, d: Digest) -> None:
         self.delete_record(object_key(d))
