@@ -150,7 +150,11 @@ def _execute(spec: StageSpec | None, task: StageTask, cwd: Path) -> str | None:
         if task.cmd is not None:
             return _run_commands(task.cmd, cwd)
         assert spec is not None
-        _call_function(spec, task)
+        from pivot.project.discovery import import_path
+
+        root = Path(CODE_ROOTS.get(task.project_root, task.project_root) if task.isolated else task.project_root)
+        with import_path(root, root / task.pipeline_dir):  # the planner's import path, for lazy imports
+            _call_function(spec, task)
         return None
     except Exception as exc:  # the stage's own error, reported to the user as is
         return "".join(traceback.format_exception(exc)).rstrip()
