@@ -83,7 +83,15 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
                 report.dashboard = getattr(executor, "dashboard", None)
             finally:
                 executor.close()
+                _ignore_outputs(s)
         return report
+
+
+def _ignore_outputs(s: Session) -> None:
+    """In a git repository, every declared output is in a .gitignore beside it (as `dvc` does)."""
+    from pivot.project.gitignore import sync
+
+    sync(s.root, s.graph.stages.values(), s.ws.state)
 
 
 def _forced(s: Session, targets: Targets, force: bool) -> set[str]:
