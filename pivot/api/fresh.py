@@ -53,14 +53,19 @@ def place_missing_tracked(ws: Workspace) -> list[str]:
     return restore(ws, items, only_missing=True)
 
 
-def _overlaps(a: str, b: str) -> bool:
-    a, b = paths.strip_dir(a), paths.strip_dir(b)
-    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+def scope_tracked(s: Session, scope: Iterable[str]) -> list[Tracked]:
+    """The tracked files the chosen stages read: a .pvt beside a dependency or one of its
+    folders. A few stat calls per dependency, not a walk of the project (repro pays this)."""
+    from pivot.project import tracked
 
-
-def needed_by(s: Session, scope: Iterable[str], absent: list[Absent]) -> list[Absent]:
-    deps = [d.path for stage in scope for d in s.graph.stages[stage].deps]
-    return [a for a in absent if any(_overlaps(a.item.path, dep) for dep in deps)]
+    found: dict[str, Tracked] = {}
+    for dep in {d.path for stage in scope for d in s.graph.stages[stage].deps}:
+        parts = paths.strip_dir(dep).split("/")
+        for n in range(len(parts), 0, -1):
+            pvt = tracked.pvt_file(s.root, "/".join(parts[:n]))
+            if str(pvt) not in found and pvt.is_file():
+                found[str(pvt)] = tracked.read(s.root, pvt)
+    return list(found.values())
 
 
 def remote_hint(ws: Workspace) -> str:
@@ -80,8 +85,13 @@ def remote_hint(ws: Workspace) -> str:
 
 def ensure_inputs(s: Session, scope: Iterable[str]) -> list[str]:
     """Place absent tracked inputs from the cache; raise when a chosen stage's input is nowhere here."""
-    placed = place_missing_tracked(s.ws)
-    still = needed_by(s, list(scope), [a for a in absent_tracked(s.ws) if not a.in_cache])
+    from pivot.api.data import restore
+
+    absent = [Absent(t, s.ws.object_available(t.digest, t.is_dir)) for t in scope_tracked(s, scope)
+              if not os.path.lexists(s.root / paths.strip_dir(t.path))]
+    placed = restore(s.ws, [(a.item.path, a.item.digest, a.item.is_dir) for a in absent if a.in_cache],
+                     only_missing=True)
+    still = [a for a in absent if not a.in_cache]
     if still:
         names = ", ".join(a.item.path for a in still)
         raise MissingInputsError(f"tracked input missing from the workspace and the cache: {names}; "

@@ -28,6 +28,7 @@ from pivot.remote.select import expand, open_selection, record_items
 from pivot.remote.store import DEFAULT_JOBS
 
 __all__ = ["GcReport", "Scope", "gc"]
+_MAX_MANIFEST = 64 << 20  # a young object larger than this is data, not a tree manifest: not read
 
 
 @dataclass
@@ -71,7 +72,8 @@ def gc(*, scope: Scope, remote: str | None = None, dry_run: bool = False, grace:
         cutoff = time.time() - (grace if grace is not None else grace_seconds(ws.config.get("gc.grace")))
         listing = retry(lambda: _objects(store))
         young = {d for d, info in listing.items() if d not in keep and store_time(info) > cutoff}
-        keep |= young | _tree_files(store, young)
+        small = {d for d in young if int(listing[d].get("size") or 0) <= _MAX_MANIFEST}
+        keep |= young | _tree_files(store, small)
         removed = sorted(d for d in listing if d not in keep)
         report = GcReport(r.url if r is not None else "local cache", scope.describe(), removed,
                           len(listing) - len(removed), dry_run, young=len(young))

@@ -9,28 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.project import HELPERS, MODEL, PREP, REPORT, outputs_snapshot, run_cli, write
+from tests.fixtures.project import outputs_snapshot, run_cli
 from tests.fresh import gitrepo
-
-RAW = "Alpha  Beta\nGamma delta\n\nEpsilon ZETA\neta theta\niota kappa\n"
-
-
-def make_git_project(root: Path, cache_dir: str | None = None) -> Path:
-    """The sample project in a git repository, its cache at ``cache_dir`` (set before tracking)."""
-    root.mkdir(parents=True)
-    gitrepo.init(root)
-    run_cli(root, "init")
-    if cache_dir is not None:
-        run_cli(root, "config", "set", "cache.dir", cache_dir)
-    write(root / "data" / "raw.txt", RAW)
-    write(root / "prep" / "pipeline.py", PREP)
-    write(root / "prep" / "helpers.py", HELPERS)
-    write(root / "model" / "pipeline.py", MODEL)
-    write(root / "report" / "pipeline.py", REPORT)
-    run_cli(root, "track", "data/raw.txt")
-    run_cli(root, "repro", "--all")
-    gitrepo.commit_sources(root, "pipeline, tracked data and its results")
-    return root
+from tests.fresh.project import RAW, make_git_project
 
 
 def job(project: Path, config_yaml: str, cluster: str) -> tuple[Any, Any]:
@@ -62,9 +43,19 @@ def test_k8s_job_in_fresh_clone_with_cache_on_s3(s3_bucket: str, dask_client: An
     expected = {k: v for k, v in outputs_snapshot(origin).items() if not k.startswith(".git")}
     assert produced == expected
 
+    # The cache is the remote: `pull` and `repro --pull` work (they said "no remote configured").
+    shutil.rmtree(project / "stats" / "shards")
+    (project / "data" / "raw.txt").unlink()
+    run_cli(project, "pull")
+    assert (project / "data" / "raw.txt").read_text() == RAW and (project / "stats" / "shards").is_dir()
+    run_cli(project, "verify")
+    other = gitrepo.clone(origin, tmp_path / "work" / "other")
+    report = run_cli(other, "repro", "--pull", "--json").json()
+    assert report["ran"] == 0 and report["failed"] == 0
+    run_cli(other, "verify")
 
-def test_input_only_on_remote_names_pull_and_fails(tmp_path: Path) -> None:
-    origin = make_git_project(tmp_path / "origin")
+
+def test_input_only_on_remote_names_pull_and_fails(origin: Path, tmp_path: Path) -> None:
     remote = f"file://{tmp_path / 'remote'}"
     run_cli(origin, "remote", "add", "origin", remote, "--default")
     run_cli(origin, "push")
@@ -84,8 +75,7 @@ def test_input_only_on_remote_names_pull_and_fails(tmp_path: Path) -> None:
     run_cli(clone, "verify")
 
 
-def test_input_nowhere_fails_and_says_so(tmp_path: Path) -> None:
-    origin = make_git_project(tmp_path / "origin")
+def test_input_nowhere_fails_and_says_so(origin: Path, tmp_path: Path) -> None:
     clone = gitrepo.clone(origin, tmp_path / "clone")
     blocked = run_cli(clone, "repro", check=False)
     assert blocked.code == 1, blocked.out + blocked.err
@@ -102,19 +92,4 @@ def test_input_in_local_cache_is_placed_by_repro(tmp_path: Path) -> None:
     report = run_cli(clone, "repro", "--json").json()
     assert report["ran"] == 0 and report["failed"] == 0
     assert (clone / "data" / "raw.txt").read_text() == RAW
-    run_cli(clone, "verify")
-
-
-@pytest.mark.s3
-def test_pull_and_repro_pull_when_cache_is_a_url(s3_bucket: str, tmp_path: Path) -> None:
-    cache = f"{s3_bucket}/pivot-cache"
-    origin = make_git_project(tmp_path / "origin", cache)
-    clone = gitrepo.clone(origin, tmp_path / "clone")
-    report = run_cli(clone, "repro", "--pull", "--json").json()
-    assert report["ran"] == 0 and report["failed"] == 0
-    shutil.rmtree(clone / "prep" / "shards")
-    (clone / "data" / "raw.txt").unlink()
-    run_cli(clone, "pull")
-    assert (clone / "data" / "raw.txt").read_text() == RAW
-    assert (clone / "prep" / "shards").is_dir()
     run_cli(clone, "verify")

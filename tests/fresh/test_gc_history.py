@@ -6,13 +6,14 @@ remote"), and on a remote shared by two projects it deleted the other project's 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures.project import run_cli, write
 from tests.fresh import gitrepo
-from tests.fresh.test_fresh_clone import make_git_project
+from tests.fresh.project import make_git_project
 
 
 def _objects(remote: Path) -> set[str]:
@@ -28,11 +29,11 @@ def _new_version(root: Path, text: str, message: str | None) -> None:
         gitrepo.commit_sources(root, message)
 
 
-@pytest.fixture
-def history(tmp_path: Path) -> tuple[Path, Path]:
+@pytest.fixture(scope="module")
+def history_built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Two committed versions of the data on a remote, plus a third pushed but never committed."""
-    root = make_git_project(tmp_path / "a")
-    remote = tmp_path / "remote"
+    base = tmp_path_factory.mktemp("gc-history")
+    root, remote = make_git_project(base / "a"), base / "remote"
     run_cli(root, "remote", "add", "origin", f"file://{remote}", "--default")
     run_cli(root, "push")
     gitrepo.commit_sources(root, "v1")
@@ -41,6 +42,27 @@ def history(tmp_path: Path) -> tuple[Path, Path]:
     gitrepo.git(root, "checkout", "--", ".")  # back to v2's .pvt and lock files
     run_cli(root, "checkout")
     return root, remote
+
+
+@pytest.fixture
+def history(history_built: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """A private copy of the project and its remote (gc changes both)."""
+    root, remote = (tmp_path / "a", tmp_path / "remote")
+    shutil.copytree(history_built[0], root, symlinks=True)
+    shutil.copytree(history_built[1], remote, symlinks=True)
+    _point(root, remote)
+    return root, remote
+
+
+def _point(root: Path, remote: Path) -> None:
+    run_cli(root, "remote", "add", "origin", f"file://{remote}", "--default", "--force")
+
+
+def _clone_at(root: Path, dest: Path, remote: Path, rev: str) -> Path:
+    clone = gitrepo.clone(root, dest, shallow=False)
+    gitrepo.git(clone, "checkout", "-q", rev)
+    _point(clone, remote)  # the committed config names the original remote, not this test's copy
+    return clone
 
 
 def test_gc_without_scope_explains_and_deletes_nothing(history: tuple[Path, Path]) -> None:
@@ -70,8 +92,7 @@ def test_gc_all_commits_keeps_history_and_older_commit_pulls(history: tuple[Path
     assert done["records_removed"], "the uncommitted version's run records go with its objects"
     assert len(_objects(remote)) == len(before) - len(done["removed"])
 
-    old = gitrepo.clone(root, tmp_path / "old", shallow=False)
-    gitrepo.git(old, "checkout", "-q", "HEAD~1")  # v1
+    old = _clone_at(root, tmp_path / "old", remote, "HEAD~1")  # v1
     pulled = run_cli(old, "pull", check=False)
     assert pulled.code == 0, pulled.out + pulled.err
     assert run_cli(old, "repro", "--json").json()["ran"] == 0
@@ -79,20 +100,19 @@ def test_gc_all_commits_keeps_history_and_older_commit_pulls(history: tuple[Path
 
 
 def test_gc_rev_keeps_that_commit_only(history: tuple[Path, Path], tmp_path: Path) -> None:
-    root, _ = history
+    root, remote = history
     run_cli(root, "config", "set", "gc.grace", "0")
     run_cli(root, "gc", "--remote", "origin", "--rev", "HEAD~1", "-f")
-    old = gitrepo.clone(root, tmp_path / "old", shallow=False)
-    gitrepo.git(old, "checkout", "-q", "HEAD~1")
+    old = _clone_at(root, tmp_path / "old", remote, "HEAD~1")
     run_cli(old, "pull")
     run_cli(old, "verify")
     bad = run_cli(root, "gc", "--rev", "no-such-rev", check=False)
     assert bad.code == 2 and "no-such-rev" in bad.err
 
 
-def test_gc_on_a_shared_remote_spares_the_other_projects_fresh_objects(tmp_path: Path) -> None:
+def test_gc_on_a_shared_remote_spares_the_other_projects_fresh_objects(origin: Path, tmp_path: Path) -> None:
     remote = tmp_path / "shared"
-    a = make_git_project(tmp_path / "a")
+    a = origin
     run_cli(a, "remote", "add", "origin", f"file://{remote}", "--default")
     run_cli(a, "push")
     b = tmp_path / "b"

@@ -7,13 +7,11 @@ from pathlib import Path
 
 from tests.fixtures.project import run_cli
 from tests.fresh import gitrepo
-from tests.fresh.test_fresh_clone import make_git_project
 
 RAW_V2 = "one two\nthree four\nfive six\n"
 
 
-def test_edited_tracked_file_is_named_by_push_status_and_verify(tmp_path: Path) -> None:
-    origin = make_git_project(tmp_path / "origin")
+def test_edited_tracked_file_is_named_by_push_status_and_verify(origin: Path, tmp_path: Path) -> None:
     run_cli(origin, "remote", "add", "origin", f"file://{tmp_path / 'remote'}", "--default")
     (origin / "data" / "raw.txt").write_text(RAW_V2)
     run_cli(origin, "repro", "--all")  # runs with the new bytes (correct)
@@ -44,8 +42,7 @@ def test_edited_tracked_file_is_named_by_push_status_and_verify(tmp_path: Path) 
     run_cli(teammate, "verify")
 
 
-def test_track_needs_force_only_for_a_real_conflict(tmp_path: Path) -> None:
-    origin = make_git_project(tmp_path / "origin")
+def test_track_needs_force_only_for_a_real_conflict(origin: Path) -> None:
     (origin / "data" / "raw.txt").unlink()
     (origin / "data" / "raw.txt").mkdir()
     (origin / "data" / "raw.txt" / "part").write_text("x\n")
