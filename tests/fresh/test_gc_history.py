@@ -142,3 +142,25 @@ def test_local_gc_workspace(history: tuple[Path, Path]) -> None:
     assert report["removed"], "v1 and the uncommitted version leave the local cache"
     assert run_cli(root, "repro", "--json").json()["ran"] == 0
     run_cli(root, "verify")
+
+
+def test_remote_gc_on_a_terminal_asks_first(history: tuple[Path, Path]) -> None:
+    import os
+    import pty
+    import subprocess
+
+    from tests.fixtures.project import PIVOT
+
+    root, remote = history
+    run_cli(root, "config", "set", "gc.grace", "0")
+    before = _objects(remote)
+    leader, follower = pty.openpty()
+    try:
+        os.write(leader, b"n\n")
+        proc = subprocess.run([*PIVOT, "gc", "--remote", "origin", "--all-commits"], cwd=root, stdin=follower,
+                              capture_output=True, text=True, timeout=300, check=False)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert "remove" in proc.stdout and "?" in proc.stdout, proc.stdout + proc.stderr
+    assert _objects(remote) == before  # answered no
