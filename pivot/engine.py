@@ -281,7 +281,9 @@ def build_task(session: Session, spec: StageSpec, inputs: StageInputs, decision:
         stage_key=decision.stage_key,
         code_digest=manifest_hash(inputs.code),
         run_token=run_token,
-        deps=tuple(TaskDep(p, h, p.endswith("/")) for p, h in decision.dep_hashes.items()),
+        # A path without "/" may name a folder (shell stages, DVC's rule): the workspace says which.
+        deps=tuple(TaskDep(p, h, p.endswith("/") or (session.root / p).is_dir())
+                   for p, h in decision.dep_hashes.items()),
         outs=tuple(
             TaskOut(o.path, o.written, str(o.kind), o.key,
                     previous.get(o.path) if o.kind == OutKind.INCREMENTAL else None)

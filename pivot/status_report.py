@@ -12,6 +12,7 @@ from pivot.planner.decision import Action, Decision, Plan, ReasonKind, stage_sta
 class TrackedStatus:
     path: str
     status: str  # clean | modified | missing
+    fix: str = ""  # the command that helps, for anything not clean
 
 
 def _changes(decision: Decision, kind: ReasonKind, names: tuple[str, str, str]) -> list[dict[str, Any]]:
@@ -30,11 +31,10 @@ class StatusReport:
         return [d for d in self.plan if d.action != Action.SKIP]
 
     def suggestions(self) -> list[str]:
-        tips = []
-        if any(t.status == "modified" for t in self.tracked):
-            tips.append("tracked files changed: stages using them will re-run; `pivot track --force PATH` updates the .pvt")
+        tips = [f"{t.path} {t.status}: {t.fix}" for t in self.tracked if t.status != "clean" and t.fix]
         if self.stale:
-            tips.append("run `pivot repro` to bring stale stages up to date")
+            after = " (after the fixes above)" if any(t.status == "missing" for t in self.tracked) else ""
+            tips.append(f"run `pivot repro` to bring stale stages up to date{after}")
         return tips
 
     def __repr__(self) -> str:
@@ -81,14 +81,16 @@ class VerifyStage:
 @dataclass
 class VerifyReport:
     stages: list[VerifyStage]
+    tracked_modified: list[str] = field(default_factory=list)  # bytes differ from the .pvt
 
     @property
     def passed(self) -> bool:
-        return all(s.passed for s in self.stages)
+        return all(s.passed for s in self.stages) and not self.tracked_modified
 
     def to_json(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
+            "tracked_modified": self.tracked_modified,
             "stages": [
                 {"name": s.name, "status": "passed" if s.passed else "failed", "reason": s.reason,
                  "missing_files": list(s.missing_files)}

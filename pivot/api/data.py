@@ -44,17 +44,33 @@ def track(targets: Sequence[str], *, force: bool = False, root: str | os.PathLik
             art = s.ws.hasher.hash(rel)
             if art is None:
                 raise UserError(f"{target}: no such file or folder", path=target)
-            pvt = tracked.pvt_file(s.root, rel)
-            if pvt.exists() and not force:
-                existing = tracked.read(s.root, pvt)
-                if existing.digest == art.digest:
-                    continue
-                raise UserError(f"{pvt.name} already tracks an older version of {rel}; use --force to update it", path=rel)
+            if not force and _unchanged_or_conflict(s.root, rel, art.digest):
+                continue
             store_output(s.ws.odb, s.root, rel, art)
             tracked.write(s.root, tracked.Tracked(safe_path(rel, source=target), art.digest, art.size))
             tracked.add_to_gitignore(s.root, rel)
             written.append(rel)
     return written
+
+
+def _unchanged_or_conflict(root: Any, rel: str, digest: Digest) -> bool:
+    """True when the .pvt already records these bytes. Re-tracking changed bytes updates the
+    .pvt (as `dvc add` does); only a real conflict needs --force: the .pvt is unreadable, or
+    records a folder where there is now a file (or the reverse)."""
+    from pivot.project import tracked
+
+    pvt = tracked.pvt_file(root, rel)
+    if not pvt.exists():
+        return False
+    try:
+        existing = tracked.read(root, pvt)
+    except UserError as exc:
+        raise UserError(f"{exc}; use --force to overwrite it", path=rel) from exc
+    if existing.is_dir != rel.endswith("/"):
+        was, now = ("folder", "file") if existing.is_dir else ("file", "folder")
+        raise UserError(f"{pvt.name} tracks a {was} but {paths.strip_dir(rel)} is now a {now}; "
+                        "use --force to track it as it is now", path=rel)
+    return existing.digest == digest
 
 
 def checkout(targets: Targets = None, *, root: str | os.PathLike[str] | None = None,

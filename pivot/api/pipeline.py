@@ -31,13 +31,22 @@ def status(targets: Targets = None, *, all: bool = False, explain: bool = True, 
 
 
 def tracked_status(s: Session) -> list[TrackedStatus]:
+    from pivot.api.fresh import remote_hint
     from pivot.project import tracked
 
     result = []
     for item in tracked.find_all(s.root):
         current = s.ws.workspace_hash(item.path)
-        state = "missing" if current is None else ("clean" if current == str(item.digest) else "modified")
-        result.append(TrackedStatus(item.path, state))
+        if current is None:
+            here = s.ws.object_available(item.digest, item.is_dir)
+            fix = "in the cache: `pivot checkout` places it (`pivot repro` does too)" if here else remote_hint(s.ws)
+            result.append(TrackedStatus(item.path, "missing", fix))
+        elif current != str(item.digest):
+            fix = (f"`pivot track {item.path}` records the new bytes; commit its .pvt and `pivot push` "
+                   "so teammates get them")
+            result.append(TrackedStatus(item.path, "modified", fix))
+        else:
+            result.append(TrackedStatus(item.path, "clean"))
     return result
 
 
@@ -54,6 +63,7 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
     executor and leave it open (watch mode keeps one cluster client across runs).
     """
     from pivot import history
+    from pivot.api.fresh import ensure_inputs
     from pivot.engine import execute
     from pivot.notebook import default_progress
     from pivot.project.lock import project_lock
@@ -72,6 +82,7 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
                 history.recording(s.ws.state, history_keep(s), run_id=run_id, targets=asked) as rec:
             _sweep_leftovers(s, scope)
             _sweep_temps(s)
+            ensure_inputs(s, scope)  # a fresh clone: tracked inputs from the cache, or say how
             inputs = s.inputs(scope, force=forced)
             own = executor is None  # an executor passed in (watch mode) outlives this run
             rec.executor = make_executor(s, cluster, jobs=jobs, workers=workers) if own else executor
@@ -82,6 +93,7 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
             finally:
                 if own:
                     rec.executor.close()
+                _ignore_outputs(s)
         return report
 
 
@@ -111,6 +123,13 @@ def _sweep_temps(s: Session) -> None:
     sweep_temps(s.root, [o.path for spec in s.graph.stages.values() for o in spec.outs])
 
 
+def _ignore_outputs(s: Session) -> None:
+    """In a git repository, every declared output is in a .gitignore beside it (as `dvc` does)."""
+    from pivot.project.gitignore import sync
+
+    sync(s.root, s.graph.stages.values(), s.ws.state)
+
+
 def _forced(s: Session, targets: Targets, force: bool) -> set[str]:
     if not force:
         return set()
@@ -132,7 +151,10 @@ def make_executor(s: Session, cluster: Any, *, jobs: int | None, workers: int | 
         address, source = s.ws.config.get("cluster.address"), "cluster.address in the config"
     if address is None or address == "":
         return LocalExecutor(jobs)
-    from pivot.executor.dask import DaskExecutor  # imports distributed only when chosen
+    try:
+        from pivot.executor.dask import DaskExecutor  # imports distributed only when chosen
+    except ImportError as exc:
+        raise UserError(f"--cluster needs dask and distributed ({exc}): pip install 'pivot'") from exc
 
     return DaskExecutor.connect(address, workers=workers, project_root=s.root, cache_url=s.ws.cache_url,
                                 source=source)
@@ -144,9 +166,22 @@ def verify(targets: Targets = None, *, all: bool = True, allow_missing: bool = F
     with session(root, cwd) as s:
         remote = _remote_store(s) if allow_missing else None
         scope = s.scope(target_list(targets), all_pipelines=all and not target_list(targets))
-        plan = s.static_plan(scope)
+        plan = _ci_plan(s, scope)
         results = [_verify_stage(s, plan, stage, allow_missing, remote) for stage in scope]
-    return VerifyReport(results)
+        modified = [t.path for t in tracked_status(s) if t.status == "modified"]
+    return VerifyReport(results, modified)
+
+
+def _ci_plan(s: Session, scope: list[str]) -> Plan:
+    """The planner's answer with `always_run` set aside: a stage that runs by design on every
+    repro is not stale for CI when its recorded outputs are present (DVC's CI guide treats
+    `always_changed` the same); its consumers are then judged by those outputs."""
+    from dataclasses import replace
+
+    from pivot.planner.loop import static_plan
+
+    inputs = {k: replace(v, always_run=False) for k, v in s.inputs(scope).items()}
+    return static_plan(s.graph, scope, inputs, s.ws)
 
 
 def _remote_store(s: Session) -> Any:
@@ -177,6 +212,7 @@ def _verify_stage(s: Session, plan: Plan, stage: str, allow_missing: bool, remot
         return VerifyStage(stage, False, f"outputs missing from {where}", tuple(missing))
     if decision.action != Action.SKIP and not allow_missing:
         return VerifyStage(stage, False, f"outputs missing from the workspace: {decision.reason_text()}")
-    return VerifyStage(stage, True, "cached")
+    return VerifyStage(stage, True, "always runs; outputs present and cached" if s.graph.stages[stage].always_run
+                       else "cached")
 
 

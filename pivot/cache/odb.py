@@ -16,8 +16,9 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from pivot.cache.fs_open import local_path, url_to_fs
 from pivot.cache.integrity import Readable, copy_hashing, expect_unchanged, verify
 from pivot.cache.layout import FILES, object_key, object_prefix, parse_object_key
 from pivot.digest import Digest, hash_bytes
@@ -31,16 +32,6 @@ _ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
 _FEW = 8  # up to this many digests, one existence check each beats listing
 _MANY_PREFIXES = 128  # beyond this many "xx/" folders, one recursive listing is cheaper
 _THREADS = 16
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def _local_path(url: str) -> Path | None:
-    if url.startswith("file://"):
-        return Path(url[len("file://"):]).absolute()
-    if "://" in url or "::" in url:
-        return None
-    return Path(url).expanduser().absolute()
 
 
 class ObjectStore:
@@ -48,7 +39,7 @@ class ObjectStore:
         self.url = url
         self.storage_options = dict(storage_options or {})
         self._fs: Any = None
-        local = _local_path(url)
+        local = local_path(url)
         if local is not None:
             # A plain folder needs no fsspec: importing and resolving it costs more
             # than a whole no-op status, and local paths never go through self.fs.
@@ -56,12 +47,11 @@ class ObjectStore:
             self._base = str(local)
             self._atomic_put = False
             return
-        from fsspec.core import url_to_fs
         from fsspec.implementations.local import LocalFileSystem
 
-        try:
+        try:  # fs_open names the extra to install when s3fs is missing
             self._fs, path = url_to_fs(url, **self.storage_options)
-        except (ValueError, ImportError, TypeError) as exc:  # unknown protocol, missing package, bad option
+        except (ValueError, ImportError, TypeError) as exc:  # unknown protocol, bad option
             raise ConfigError(f"cannot open the store {url}: {exc}", path=url) from exc
         self.is_local = isinstance(self._fs, LocalFileSystem)
         self._base = path.rstrip("/") if path != "/" else path
@@ -280,6 +270,16 @@ class ObjectStore:
     # -- listing and deletion ----------------------------------------------
     def iter_objects(self) -> Iterator[Digest]:
         yield from self._parse_all(self._find(FILES))
+
+    def stat_keys(self, prefix: str) -> dict[str, dict[str, Any]]:
+        """Key -> listing entry (``size``, ``mtime`` or the store's time key) under ``prefix`` (for gc)."""
+        if not self.is_local:
+            self.fs.invalidate_cache()
+            with contextlib.suppress(FileNotFoundError):
+                return {self._key_of(p) or p: i for p, i in self.fs.find(self._remote(prefix), detail=True).items()}
+            return {}
+        stats = {p: os.stat(p) for p in self._find(prefix)}
+        return {self._key_of(p) or p: {"mtime": st.st_mtime, "size": st.st_size} for p, st in stats.items()}
 
     def delete(self, d: Digest) -> None:
         self._delete_key(object_key(d))

@@ -59,55 +59,89 @@ def _transfer_options(func: Any) -> Any:
 @click.command()
 @_transfer_options
 @click.option("--verify", is_flag=True, help="Ask the remote about every object; ignore the local index.")
-def push(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_json: bool, verify: bool) -> None:
+@click.option("--allow-modified", is_flag=True,
+              help="Exit 0 although tracked files differ from their .pvt (their new bytes stay unpushed).")
+def push(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_json: bool, verify: bool,
+         allow_modified: bool) -> None:
     """Upload outputs, tracked data and run-cache records the remote lacks."""
     from pivot.remote import transfer
     from pivot.report.transfer_progress import transfer_progress
 
     with transfer_progress("push", enabled=not as_json) as bar:
         report = transfer.push(list(targets), remote=remote, jobs=jobs, verify=verify, progress=bar)
+    for path in report.modified:
+        if not as_json:
+            click.echo(f"modified: {path} differs from {path.rstrip('/')}.pvt, its new bytes were not pushed; "
+                       f"`pivot track {path}` then `pivot push`", err=True)
     _print_transfer(report, "pushed", as_json)
+    if report.modified and not allow_modified:
+        sys.exit(1)
+
+
+_ALL_HISTORY = "Also every run record on the remote and what it names (not only this workspace's)."
 
 
 @click.command()
 @_transfer_options
-def fetch(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_json: bool) -> None:
+@click.option("--all-history", is_flag=True, help=_ALL_HISTORY)
+def fetch(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_json: bool, all_history: bool) -> None:
     """Download into the local cache (verified) without touching the workspace."""
     from pivot.remote import transfer
     from pivot.report.transfer_progress import transfer_progress
 
     with transfer_progress("fetch", enabled=not as_json) as bar:
-        report = transfer.fetch(list(targets), remote=remote, jobs=jobs, progress=bar,
-                              place_missing_inputs=False)
+        report = transfer.fetch(list(targets), all=all_history, remote=remote, jobs=jobs, progress=bar,
+                                place_missing_inputs=False)
     _print_transfer(report, "fetched", as_json)
 
 
 @click.command()
 @_transfer_options
-def pull(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_json: bool) -> None:
-    """fetch, then check the outputs and tracked data out into the workspace."""
+@click.option("--all-history", is_flag=True, help=_ALL_HISTORY)
+def pull(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_json: bool, all_history: bool) -> None:
+    """fetch what this workspace's locks and .pvt files use, then check it out into the workspace."""
     from pivot.remote import transfer
     from pivot.report.transfer_progress import transfer_progress
 
     with transfer_progress("pull", enabled=not as_json) as bar:
-        report = transfer.pull(list(targets), remote=remote, jobs=jobs, progress=bar)
+        report = transfer.pull(list(targets), all_history=all_history, remote=remote, jobs=jobs, progress=bar)
     _print_transfer(report, "fetched", as_json)
 
 
 @click.command()
-@click.option("--remote", "remote", default=None, help="Collect this remote instead of the local cache.")
-@click.option("-n", "--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option("-w", "--workspace", is_flag=True, help="Keep what this checkout's lock and .pvt files use.")
+@click.option("-A", "--all-commits", is_flag=True, help="Also keep what any commit of any branch or tag uses (from git).")
+@click.option("--rev", "revs", multiple=True, metavar="REV", help="Also keep what commit REV uses (repeatable).")
+@click.option("-r", "--remote", "remote", default=None, help="Collect this remote instead of the local cache.")
+@click.option("-n", "--dry-run", is_flag=True, help="List what would be removed, and its size; remove nothing.")
+@click.option("-f", "--force", is_flag=True, help="Do not ask before collecting a remote.")
 @click.option("--json", "as_json", is_flag=True)
-def gc(remote: str | None, dry_run: bool, as_json: bool) -> None:
-    """Remove cached objects no lock file or .pvt here references (run records are kept)."""
-    from pivot.remote.gc import gc
+def gc(workspace: bool, all_commits: bool, revs: tuple[str, ...], remote: str | None, dry_run: bool,
+       force: bool, as_json: bool) -> None:
+    """Remove cached objects nothing in the scope uses and older than gc.grace (default 14d).
 
-    report = gc(remote=remote, dry_run=dry_run)
+    The workspace is always kept. Run records go with the objects they name.
+    """
+    from pivot.remote.gc import Scope, gc
+
+    ask = remote is not None and not force and not dry_run and not as_json and sys.stdin.isatty()
+    report = gc(scope=Scope(workspace, all_commits, tuple(revs)), remote=remote, dry_run=dry_run,
+                confirm=_confirm if ask else None)
     if as_json:
         _emit(report.to_json())
         return
-    verb = "would remove" if dry_run else "removed"
-    click.echo(f"{verb} {len(report.removed)} object(s) from {report.where}; kept {report.kept}")
+    if dry_run:
+        for d in report.removed:
+            click.echo(f"would remove {d}  {report.sizes.get(d, 0)} bytes")
+    verb = "would remove" if report.dry_run else "removed"
+    click.echo(f"{verb} {len(report.removed)} object(s), {report.nbytes} bytes, and "
+               f"{len(report.records_removed)} run record(s) from {report.where} (kept: {report.scope}; "
+               f"{report.kept} object(s) kept, {report.young} of them only for being younger than gc.grace)")
+
+
+def _confirm(report: Any) -> bool:
+    return click.confirm(f"remove {len(report.removed)} object(s), {report.nbytes} bytes, and "
+                         f"{len(report.records_removed)} run record(s) from {report.where}?", default=False)
 
 
 # -- remote ------------------------------------------------------------------------------------

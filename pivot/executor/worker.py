@@ -165,7 +165,11 @@ def _execute(spec: StageSpec | None, task: StageTask, cwd: Path) -> str | None:
         if task.cmd is not None:
             return _run_commands(task.cmd, cwd)
         assert spec is not None
-        _call_function(spec, task)
+        from pivot.project.discovery import import_path
+
+        root = Path(CODE_ROOTS.get(task.project_root, task.project_root) if task.isolated else task.project_root)
+        with import_path(root, root / task.pipeline_dir):  # the planner's import path, for lazy imports
+            _call_function(spec, task)
         return None
     except PivotError as exc:  # Pivot's own complaint about the stage (a missing output key)
         return str(exc)
@@ -256,13 +260,9 @@ def _store_outputs(task: StageTask, odb: Any, workspace: Path) -> tuple[OutRecor
     results = []
     for out in task.outs:  # declared paths; the planner checks them again on commit
         target = workspace / out.path.rstrip("/")
-        is_dir = out.path.endswith("/")
         if not target.exists():
             raise StageFailedError(f"stage {task.stage!r} did not produce {out.path!r}", stage=task.stage)
-        if is_dir != (target.is_dir() and not target.is_symlink()):
-            made, declared = ("a file", "a directory") if is_dir else ("a directory", "a file")
-            raise StageFailedError(f"stage {task.stage!r} made {made} at {out.path!r}, declared as {declared}",
-                                   stage=task.stage)
+        is_dir = _output_is_dir(task, out.path, target)
         if is_dir:
             art = hash_tree(target)
             _put(task, out.path, partial(odb.put_tree, target, art))
@@ -281,6 +281,19 @@ def _put(task: StageTask, rel: str, put: Callable[[], object]) -> None:
         raise StageFailedError(f"stage {task.stage!r}: storing {rel!r} in the cache failed: "
                                f"{exc.strerror or exc} ({getattr(exc, 'filename', None) or task.cache_url})",
                                stage=task.stage) from exc
+
+
+def _output_is_dir(task: StageTask, declared: str, target: Path) -> bool:
+    """A trailing "/" declares a folder. A shell stage's path without one may be either (DVC's
+    rule: what is on disk decides); a Python stage's is a file."""
+    found = target.is_dir()
+    if declared.endswith("/") and not found:
+        raise StageFailedError(f"stage {task.stage!r}: output {declared!r} is declared a folder (trailing "
+                               "'/') but the stage wrote a file; drop the '/'", stage=task.stage)
+    if found and not declared.endswith("/") and task.cmd is None:
+        raise StageFailedError(f"stage {task.stage!r}: output {declared!r} is declared a file but the stage "
+                               f"wrote a folder; declare it as DirectoryOut({declared + '/'!r})", stage=task.stage)
+    return found
 
 
 def _remove_outputs(task: StageTask, workspace: Path) -> None:

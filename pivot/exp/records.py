@@ -105,3 +105,24 @@ def remove(odb: ObjectStore, name: str) -> bool:
         return False
     odb.delete_record(key)
     return True
+
+
+def referenced(odb: ObjectStore) -> tuple[set[Digest], list[tuple[str, Digest, bool]]]:
+    """What the experiments kept in ``odb`` need: their record objects, and every output
+    (path, digest, is_dir) their lock files name. gc keeps these like a commit's."""
+    from pivot.lockfile import LockRecord
+
+    record_objects: set[Digest] = set()
+    outputs: list[tuple[str, Digest, bool]] = []
+    for name in names(odb):
+        digest = ref(odb, name)
+        if digest is None:
+            continue
+        record_objects.add(digest)
+        try:
+            record = ExpRecord.from_bytes(odb.get_bytes(digest))
+            for data in record.locks.values():
+                outputs += [(o.path, o.digest, o.is_dir) for o in LockRecord.from_dict(data).outs]
+        except Exception:  # a damaged or missing record protects only itself
+            continue
+    return record_objects, outputs

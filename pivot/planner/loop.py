@@ -147,7 +147,8 @@ class PlanLoop:
         if exact is not None and exact in producers:
             outs = self._settled[exact].outs
             assert outs is not None
-            return outs.get(path)
+            # "data/prepared" may name the folder output "data/prepared/" (DVC writes no "/")
+            return outs.get(path, outs.get(path.rstrip("/") if path.endswith("/") else path + "/"))
         if any(not self._settled[p].in_workspace for p in producers):
             return _UNKNOWN
         return self._facts.workspace_hash(path)

@@ -19,6 +19,7 @@ import os
 import re
 import sys
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def load_file(root: Path, file: Path) -> list[StageSpec]:
     root, file = absolute(root), absolute(file)
     _forget_project_modules(root, keep_pipelines=True)
     shown = file.relative_to(root).as_posix()
-    module = _execute(module_name(root, file), file, shown)
+    module = _execute(module_name(root, file), file, shown, root)
     pipeline = getattr(module, "pipeline", None)
     if pipeline is None:
         raise UserError(f"{shown}: defines no module-level `pipeline = Pipeline(...)`", path=shown)
@@ -191,7 +192,23 @@ def module_name(root: Path, file: Path) -> str:
     return ".".join((PACKAGE, *safe))
 
 
-def _execute(name: str, file: Path, shown: str) -> types.ModuleType:
+@contextlib.contextmanager
+def import_path(root: Path, folder: Path) -> Iterator[None]:
+    """What a pipeline's code imports from: its own folder, then the project root (so a
+    sub-pipeline can `from src.train import train`). The planner loads pipelines with it and
+    a worker calls stage functions with it, so both resolve imports the same way, whatever
+    their working directory (issue 12)."""
+    entries = list(dict.fromkeys([str(folder), str(root)]))
+    _used_folders.update(e + os.sep for e in entries)
+    sys.path[:0] = entries
+    try:
+        yield
+    finally:
+        for entry in entries:
+            _remove_path(entry)
+
+
+def _execute(name: str, file: Path, shown: str, root: Path) -> types.ModuleType:
     if PACKAGE not in sys.modules:
         # A bare parent package so that pickle's __import__ of "pivot_pipelines.x" succeeds.
         package = types.ModuleType(PACKAGE)
@@ -204,14 +221,11 @@ def _execute(name: str, file: Path, shown: str) -> types.ModuleType:
     module = importlib.util.module_from_spec(spec)
     # Registered before executing: dataclasses and get_type_hints look the module up by name.
     sys.modules[name] = module
-    folder = str(file.parent)
-    _used_folders.add(folder + os.sep)
-    sys.path.insert(0, folder)
     try:
         # Compiled from source, not through __pycache__: a .pyc is trusted on
         # (whole-second mtime, size), so a quick same-size edit would be missed.
         code = compile(file.read_bytes(), str(file), "exec")
-        with loading(file):
+        with loading(file), import_path(root, file.parent):
             exec(code, module.__dict__)
     except PivotError:
         sys.modules.pop(name, None)
@@ -220,8 +234,6 @@ def _execute(name: str, file: Path, shown: str) -> types.ModuleType:
         sys.modules.pop(name, None)
         message = " ".join(str(exc).split()) or "(no message)"
         raise UserError(f"{shown}: {type(exc).__name__}: {message}", path=shown) from exc
-    finally:
-        _remove_path(folder)
     return module
 
 

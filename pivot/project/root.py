@@ -27,11 +27,17 @@ _GITIGNORE = f"""\
 """
 
 _CONFIG = """\
-# Pivot project configuration. Examples:
+# Pivot project configuration (see README "Configuration" and "Remotes"). Examples:
+# remotes:
+#   origin: s3://bucket/pivot-cache      # `pivot remote add origin URL --default`
+# core:
+#   remote: origin
 # cache:
-#   remote: s3://bucket/pivot-cache
+#   dir: s3://bucket/pivot-cache         # the cache itself on a URL (cluster workers share it)
 # cluster:
 #   address: tcp://scheduler:8786
+# gc:
+#   grace: 14d                           # `pivot gc` never deletes younger objects
 {}
 """
 

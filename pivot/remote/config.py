@@ -63,3 +63,11 @@ def resolve(ws: Workspace, name: str | None) -> Remote:
     if remote is None:
         raise ConfigError("no remote configured: `pivot remote add NAME URL --default`", path="core.remote")
     return remote
+
+
+def resolve_or_cache(ws: Workspace, name: str | None) -> Remote | None:
+    """None when no remote is named or configured and the cache itself is a URL
+    (``cache.dir: s3://...``): that cache is what a remote would be, nothing to move."""
+    if name is None and "://" in ws.cache_url and default_remote(ws) is None:
+        return None
+    return resolve(ws, name)

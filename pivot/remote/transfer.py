@@ -10,25 +10,15 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from pivot.api.data import checkout, restore
+from pivot.api.data import checkout
 from pivot.api.session import Targets, target_list
-from pivot.cache.layout import RUNS
-from pivot.cache.run_cache import record_key
 from pivot.errors import CacheError, CorruptObjectError
-from pivot.fingerprint.trees import parse_manifest
 from pivot.pool import pool_map
-from pivot.remote.config import resolve
+from pivot.remote.config import resolve_or_cache
+from pivot.remote.plan import plan_fetch, plan_push
 from pivot.remote.progress import NoProgress, Progress
 from pivot.remote.retry import Failure
-from pivot.remote.select import (
-    Expanded,
-    Selection,
-    entries,
-    expand,
-    open_selection,
-    record_items,
-    sizes,
-)
+from pivot.remote.select import Expanded, Selection, open_selection, sizes
 from pivot.remote.store import DEFAULT_JOBS, Remote
 from pivot.workspace import Workspace
 
@@ -43,11 +33,12 @@ class TransferReport:
     missing: list[str] = field(default_factory=list)  # paths whose objects are nowhere to be had
     errors: list[str] = field(default_factory=list)  # corrupt objects, transfer errors
     checked_out: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)  # tracked files whose bytes differ from their .pvt
 
     def to_json(self) -> dict[str, Any]:
         return {"remote": self.remote, "url": self.url, "transferred": self.transferred, "bytes": self.nbytes,
                 "records": self.records, "missing": self.missing, "errors": self.errors,
-                "checked_out": self.checked_out, "ok": not self.errors}
+                "checked_out": self.checked_out, "modified": self.modified, "ok": not self.errors}
 
 
 def _describe(failures: list[Failure], ex: Expanded, report: TransferReport) -> None:
@@ -66,68 +57,73 @@ def push(targets: Targets = None, *, remote: str | None = None, jobs: int | None
     """Upload what the remote lacks. ``verify`` asks the remote about every object (no index)."""
     n = jobs or DEFAULT_JOBS
     with open_selection(targets, root, cwd) as (ws, sel):
-        r = resolve(ws, remote)
-        report = TransferReport(r.name, r.url)
+        r = resolve_or_cache(ws, remote)
+        report = TransferReport(r.name, r.url) if r is not None else TransferReport("cache", ws.cache_url)
+        # Edited without `pivot track`: the .pvt names the old bytes, so the new ones are never pushed.
+        report.modified = modified_tracked(ws, {i.path for i in sel.items})
+        if r is None:  # the cache is the remote: nothing to upload
+            return report
         r.sync_index()
-        local_keys = set(ws.odb.iter_records(RUNS))
-        keys = local_keys if sel.everything else {record_key(k) for k in sel.stage_keys} & local_keys
-        optional = record_items(ws.odb, keys) if sel.everything else []
-        ex = expand(sel.items, ws.odb, None, n, optional)
-        here = ws.odb.exists_many(ex.files)
+        plan = plan_push(ws, sel, r, n, verify=verify)
+        ex, here = plan.ex, plan.here
         # What run records name is shared when present; only the selection's own objects must be.
         report.missing = sorted({ex.paths[d] for d in ((ex.files - here) | ex.unreadable) & ex.required})
         bar = progress or NoProgress()
-        todo = r.missing(here, jobs=n, use_index=not verify)
-        trees = set(ex.trees) - ex.unreadable
-        tree_todo = r.missing(trees, jobs=n, use_index=not verify)
-        bar.add_total(len(todo) + len(tree_todo), sizes(ws.odb, todo | tree_todo))
-        failed = r.upload(ws.odb, todo, jobs=n, progress=bar)
-        bad = {f.digest for f in failed}
-        # A tree whose files did not all arrive keeps its manifest back (manifest last).
-        ok_trees = {t for t in tree_todo if not (bad | (ex.files - here)) & set(entries(ws.odb, t))}
+        bar.add_total(len(plan.todo) + len(plan.tree_todo), sizes(ws.odb, plan.todo | set(plan.tree_todo)))
+        failed = r.upload(ws.odb, plan.todo, jobs=n, progress=bar)
+        ok_trees = plan.trees_ready({f.digest for f in failed})
         failed += r.upload(ws.odb, ok_trees, jobs=n, progress=bar)
         _describe(failed, ex, report)
-        report.transferred = len(todo) + len(ok_trees) - len(failed)
-        report.nbytes = sizes(ws.odb, (todo | ok_trees) - {f.digest for f in failed})
-        todo_keys = sorted(keys - r.record_keys())
-        report.records = sum(pool_map(lambda k: r.push_record(ws.odb, k), todo_keys, n))
+        report.transferred = len(plan.todo) + len(ok_trees) - len(failed)
+        report.nbytes = sizes(ws.odb, (plan.todo | ok_trees) - {f.digest for f in failed})
+        report.records = sum(pool_map(lambda k: r.push_record(ws.odb, k), sorted(plan.record_keys), n))
     return report
+
+
+def modified_tracked(ws: Workspace, selected: set[str]) -> list[str]:
+    from pivot.project import tracked
+
+    found: list[str] = []
+    for item in tracked.find_all(ws.root):
+        current = ws.workspace_hash(item.path) if item.path in selected else None
+        if current is not None and current != str(item.digest):
+            found.append(item.path)
+    return found
 
 
 # -- fetch / pull ----------------------------------------------------------------------
 def fetch(targets: Targets = None, *, all: bool = False, remote: str | None = None, jobs: int | None = None,
           progress: Progress | None = None, place_missing_inputs: bool = True,
           root: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[str] | None = None) -> TransferReport:
-    """Download what the selection needs, and run-cache records (all of them, with their
-    objects, when ``all`` or no targets: that is what lets a fresh clone restore instead of run).
+    """Download what the selection needs plus the run records of its stage keys; ``all``: every
+    record on the remote with what it names (what `repro --pull` uses, so a clone whose inputs
+    changed can restore instead of run).
 
     With ``place_missing_inputs`` (what ``repro --pull`` needs) tracked data that is *absent*
     from the workspace is checked out too, so the planner can hash it; an existing file is
     never touched. Raises CacheError naming each corrupt object; objects missing on the
     remote are only reported (their stages will simply run)."""
+    from pivot.api.fresh import place_missing_tracked
+
     with open_selection(targets, root, cwd) as (ws, sel):
-        report = _fetch(ws, sel, resolve(ws, remote), all or sel.everything, jobs or DEFAULT_JOBS, progress)
+        r = resolve_or_cache(ws, remote)
+        report = (_fetch(ws, sel, r, all, jobs or DEFAULT_JOBS, progress) if r is not None
+                  else TransferReport("cache", ws.cache_url))
         if place_missing_inputs:
-            report.checked_out = _place_missing_tracked(ws)
+            report.checked_out = place_missing_tracked(ws)
     _raise_errors(report)
     return report
 
 
-def _place_missing_tracked(ws: Workspace) -> list[str]:
-    """A fresh clone has .pvt files but not the data: put it where nothing is yet."""
-    from pivot.project import tracked
-
-    items = [(t.path, t.digest, t.is_dir) for t in tracked.find_all(ws.root)]
-    return restore(ws, items, only_missing=True)
-
-
-def pull(targets: Targets = None, *, remote: str | None = None, jobs: int | None = None,
+def pull(targets: Targets = None, *, all_history: bool = False, remote: str | None = None, jobs: int | None = None,
          progress: Progress | None = None, root: str | os.PathLike[str] | None = None,
          cwd: str | os.PathLike[str] | None = None) -> TransferReport:
     """fetch + checkout. Only verified objects reach the cache, so only they reach the workspace."""
     with open_selection(targets, root, cwd) as (ws, sel):
         project = ws.root
-        report = _fetch(ws, sel, resolve(ws, remote), sel.everything, jobs or DEFAULT_JOBS, progress)
+        r = resolve_or_cache(ws, remote)  # None: the cache is the remote, only the checkout is left
+        report = (_fetch(ws, sel, r, all_history, jobs or DEFAULT_JOBS, progress) if r is not None
+                  else TransferReport("cache", ws.cache_url))
         tracked_paths = {i.path for i in sel.items} if not sel.everything else set()
     stages = [t for t in target_list(targets) if t.rstrip("/") not in {p.rstrip("/") for p in tracked_paths}]
     report.checked_out = checkout(stages or None, root=project, cwd=cwd)
@@ -143,35 +139,27 @@ def _raise_errors(report: TransferReport) -> None:
                          f"(nothing corrupt was used):\n  {shown}{more}")
 
 
-def _fetch(ws: Workspace, sel: Selection, r: Remote, with_records: bool, n: int,
+def _fetch(ws: Workspace, sel: Selection, r: Remote, all_history: bool, n: int,
            progress: Progress | None) -> TransferReport:
     report = TransferReport(r.name, r.url)
-    remote_keys = r.record_keys()
-    keys = remote_keys if with_records else {record_key(k) for k in sel.stage_keys} & remote_keys
-    new_keys = sorted(keys - set(ws.odb.iter_records(RUNS)))
-    report.records = sum(rec is not None for rec in pool_map(lambda k: r.fetch_record(ws.odb, k), new_keys, n))
-    optional = record_items(ws.odb, keys) if with_records else []
     try:
-        ex = expand(sel.items, ws.odb, r, n, optional)
+        plan = plan_fetch(ws, sel, r, n, all_history=all_history)
     except CorruptObjectError as exc:
         report.errors.append(str(exc))
         return report
-    todo = ex.files - ws.odb.exists_many(ex.files)
+    fetched = pool_map(lambda k: r.fetch_record(ws.odb, k), sorted(plan.new_keys), n)
+    report.records = sum(rec is not None for rec in fetched)
+    ex, todo = plan.ex, plan.todo
     bar = progress or NoProgress()
     bar.add_total(len(todo), 0)
     failed = r.download(ws.odb, todo, ws.layout.tmp_dir, jobs=n, progress=bar)
     bad = {f.digest for f in failed}
-    for tree, data in list(ex.trees.items()):
-        if data is not None and bad & {e.digest for e in parse_manifest(data)}:
-            ex.trees[tree] = None  # incomplete: keep the manifest out so the tree reads as absent
-        elif data is not None:
-            ws.odb.put_bytes(data)  # last: the tree is complete locally from now on
+    stored = plan.trees_ready(bad)
+    for tree in stored:  # last: the tree is complete locally from now on
+        ws.odb.put_bytes(ex.trees[tree] or b"")
     # Objects only named by run records are a bonus: their absence just means "run it".
     _describe([f for f in failed if not f.missing or f.digest in ex.required], ex, report)
     report.missing += sorted(ex.paths[d] for d in ex.unreadable & ex.required)
-    stored = [d for d in ex.trees.values() if d is not None]
     report.transferred = len(todo) - len(failed) + len(stored)
     report.nbytes = sizes(ws.odb, todo - bad)
     return report
-
-

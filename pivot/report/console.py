@@ -58,6 +58,7 @@ def print_status(report: StatusReport, *, dry_run: bool = False) -> None:
     from rich.table import Table
 
     console = _console()
+    _print_tracked(console, report)
     if not stale and not dry_run:
         console.print(f"all {len(report.plan)} stages up to date")
     else:
@@ -70,11 +71,18 @@ def print_status(report: StatusReport, *, dry_run: bool = False) -> None:
             table.add_row(d.stage, stage_status(d), f"[{style}]{label}[/]", d.reason_text())
         console.print(table)
         console.print(f"{len(stale)} of {len(report.plan)} stages stale")
+    for tip in report.suggestions()[sum(1 for t in report.tracked if t.status != "clean" and t.fix):]:
+        console.print(f"[dim]{tip}[/]")
+
+
+def _print_tracked(console: Any, report: StatusReport) -> None:
+    """Tracked data first: a modified file nobody re-tracked never reaches teammates."""
     for item in report.tracked:
         if item.status != "clean":
-            console.print(f"tracked file {item.path}: {item.status}")
-    for tip in report.suggestions():
-        console.print(f"[dim]{tip}[/]")
+            style = "bold yellow" if item.status == "modified" else "bold red"
+            console.print(f"[{style}]tracked data {item.status}: {item.path}[/]", markup=True)
+            if item.fix:
+                console.print(f"  fix: {item.fix}", markup=False)
 
 
 def print_run(report: RunReport) -> None:
@@ -102,9 +110,14 @@ def print_run(report: RunReport) -> None:
 def print_verify(report: VerifyReport) -> None:
     console = _console()
     for stage in report.stages:
+        if stage.passed and stage.reason.startswith("always runs"):
+            console.print(f"[green]ok[/] {stage.name}: {stage.reason}")
         if not stage.passed:
             extra = f": {', '.join(stage.missing_files)}" if stage.missing_files else ""
             console.print(f"[red]FAIL[/] {stage.name}: {stage.reason}{extra}")
+    for path in report.tracked_modified:
+        console.print(f"[red]FAIL[/] tracked data {path}: its bytes differ from its .pvt; "
+                      f"`pivot track {path}`, commit the .pvt and `pivot push`")
     console.print("verify passed" if report.passed else "verify failed")
 
 

@@ -161,3 +161,16 @@ def test_user_errors_are_one_line(tmp_path: Path) -> None:
     shutil.rmtree(root / ".git")
     nogit = run_cli(root, "exp", "run", "-S", "train.lr=1", check=False)
     assert nogit.code == 2 and "git" in nogit.err
+
+
+def test_gc_keeps_what_a_kept_experiment_needs(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "p")
+    run_cli(root, "exp", "run", "-S", "train.depth=9", "-n", "keep")
+    run_cli(root, "config", "set", "gc.grace", "0")  # nothing is protected by age here
+    removed = run_cli(root, "gc", "--workspace", "-f", "--json").json()
+    assert removed is not None
+    run_cli(root, "exp", "apply", "keep")  # every object it names is still in the cache
+    assert run_cli(root, "repro", "--json").json()["ran"] == 0
+    run_cli(root, "exp", "remove", "keep")
+    run_cli(root, "gc", "--workspace", "-f")
+    assert run_cli(root, "exp", "show", "--json").json()["experiments"][-1]["name"] == "workspace"

@@ -46,19 +46,22 @@ def test_gc_keeps_referenced_objects_and_removes_the_rest(origin: Path, tmp_path
     before = set(local.iter_objects())
     runs_before = set(local.iter_records("runs"))
 
-    dry = run_cli(a, "gc", "--dry-run", "--json").json()
+    run_cli(a, "config", "set", "gc.grace", "0")  # everything here is seconds old
+    dry = run_cli(a, "gc", "--workspace", "--dry-run", "--json").json()
     assert dry["removed"] and set(local.iter_objects()) == before
-    done = run_cli(a, "gc", "--json").json()
+    done = run_cli(a, "gc", "--workspace", "--json").json()
     assert done["removed"] == dry["removed"]
-    assert set(local.iter_objects()) == before - {Digest.parse(d) for d in done["removed"]}
-    assert set(local.iter_records("runs")) == runs_before  # run records are all kept
+    assert set(local.iter_objects()) == before - {Digest.parse(d["digest"]) for d in done["removed"]}
+    # Run records follow the objects they name: the first version's go, the current ones stay.
+    assert done["records_removed"]
+    assert set(local.iter_records("runs")) == runs_before - set(done["records_removed"])
     run_cli(a, "verify")  # everything referenced is still there
     shutil.rmtree(a / "prep")
     run_cli(a, "checkout")
 
     remote = ObjectStore(url, storage_options=FRESH)
-    removed = run_cli(a, "gc", "--remote", "origin", "--json").json()["removed"]
-    assert sorted(removed) == sorted(done["removed"])
+    removed = [d["digest"] for d in run_cli(a, "gc", "--workspace", "--remote", "origin", "-f", "--json").json()["removed"]]
+    assert sorted(removed) == sorted(d["digest"] for d in done["removed"])
     assert set(remote.iter_objects()) == set(local.iter_objects())
     # The gc bumped the remote's epoch: b's index is dropped and b re-sends what gc removed.
     assert run_cli(b, "push", "--json").json()["transferred"] == len(removed)

@@ -1,0 +1,33 @@
+"""Open an fsspec filesystem for a cache URL, with one clear line when its extra is missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pivot.errors import ConfigError
+
+# URL scheme -> the pivot extra that installs its filesystem
+EXTRAS = {"s3": "s3", "s3a": "s3"}
+
+
+def url_to_fs(url: str, **options: Any) -> tuple[Any, str]:
+    from fsspec.core import url_to_fs as _open
+
+    try:
+        fs, path = _open(url, **options)
+    except ImportError as exc:
+        scheme = url.split("://", 1)[0]
+        extra = EXTRAS.get(scheme)
+        hint = f"pip install 'pivot[{extra}]'" if extra else f"install the fsspec backend for {scheme}://"
+        raise ConfigError(f"{url}: {scheme}:// needs a package that is not installed: {hint}", path=url) from exc
+    return fs, str(path)
+
+
+def local_path(url: str) -> Path | None:
+    """The folder a local cache URL (a path or file://) names; None for any other store."""
+    if url.startswith("file://"):
+        return Path(url[len("file://"):]).absolute()
+    if "://" in url or "::" in url:
+        return None
+    return Path(url).expanduser().absolute()

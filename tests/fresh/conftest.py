@@ -1,0 +1,3 @@
+"""The small git project of tests/fresh/project.py, built once per session."""
+
+from tests.fresh.project import built, origin  # noqa: F401
