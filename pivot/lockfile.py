@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from pivot import yamlemit
 from pivot.digest import Digest
 from pivot.outrecord import OutRecord, by_path
 
@@ -92,7 +93,11 @@ def lock_path(state_dir: Path, identity: str) -> Path:
 
 
 def dumps(record: LockRecord) -> str:
-    return str(yaml.dump(record.to_dict(), Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True))
+    data = record.to_dict()
+    try:
+        return yamlemit.dumps(data)
+    except yamlemit.Unsupported:  # an unusual params value (a date, a non-string key): PyYAML's way
+        return str(yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True))
 
 
 def read(path: Path) -> LockRecord | None:
