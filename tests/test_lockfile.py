@@ -53,10 +53,10 @@ from pivot import lockfile
 from tests.test_lockfile import RECORD
 import dataclasses
 big = dataclasses.replace(RECORD, params={"blob": "x" * 50_000_000})
-def slow_chmod(path, mode):  # runs after the temp file is written, before the rename
+def slow_replace(src, dst):  # runs after the temp file is written, before the rename
     print("writing", flush=True)
     time.sleep(30)
-lockfile.os.chmod = slow_chmod
+lockfile.os.replace = slow_replace
 lockfile.write(Path(sys.argv[1]), big)
 """
 

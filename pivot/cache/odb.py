@@ -16,7 +16,7 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from pivot.cache.integrity import Readable, copy_hashing, expect_unchanged, verify
 from pivot.cache.layout import FILES, object_key, object_prefix, parse_object_key
@@ -159,12 +159,13 @@ class ObjectStore:
                 return actual
         tmp = self._local_tmp()
         try:
-            with open(tmp, "wb") as out:
+            with self._open_tmp(tmp) as out:
                 actual = copy_hashing(f, out)
             expect_unchanged(d, actual, "stream")
             self._commit_local(tmp, object_key(actual))
-        finally:
+        except BaseException:
             tmp.unlink(missing_ok=True)
+            raise
         return actual
 
     def put_bytes(self, data: bytes) -> Digest:
@@ -176,15 +177,23 @@ class ObjectStore:
         return d
 
     def _local_tmp(self) -> Path:
-        folder = Path(self._base) / "tmp"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / uuid.uuid4().hex
+        return Path(self._base) / "tmp" / uuid.uuid4().hex
+
+    def _open_tmp(self, tmp: Path) -> BinaryIO:
+        try:
+            return open(tmp, "wb")
+        except FileNotFoundError:  # no tmp folder yet: made here, not stat'ed before every write
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            return open(tmp, "wb")
 
     def _commit_local(self, tmp: Path, key: str) -> None:
         final = self._local(key)
-        final.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(tmp, READ_ONLY)  # never visible writable, not even for an instant
-        os.replace(tmp, final)  # an identical object already there is simply replaced
+        try:
+            os.replace(tmp, final)  # an identical object already there is simply replaced
+        except FileNotFoundError:  # the first object under this "xx/" folder (or it was removed)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
 
     def _upload(self, local: str, key: str) -> None:
         target = self._remote(key)
@@ -298,10 +307,12 @@ class ObjectStore:
                     return
             tmp = self._local_tmp()
             try:
-                tmp.write_bytes(data)
+                with self._open_tmp(tmp) as out:
+                    out.write(data)
                 self._commit_local(tmp, key)
-            finally:
+            except BaseException:
                 tmp.unlink(missing_ok=True)
+                raise
             return
         self._write_remote(key, data)
 

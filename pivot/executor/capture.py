@@ -9,6 +9,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -22,13 +23,41 @@ class Captured:
     stderr: str = ""
 
 
+# A worker runs thousands of trivial stages: two temp files made once per process and
+# emptied before each stage, instead of two file creations per stage.
+_spare: tuple[IO[bytes], IO[bytes]] | None = None
+_spare_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def capture_output() -> Iterator[Captured]:
+    if not _spare_lock.acquire(blocking=False):  # another thread is capturing: own files
+        with _capture(_new_files(), keep=False) as captured:
+            yield captured
+        return
+    try:
+        global _spare
+        if _spare is None:
+            _spare = _new_files()
+        for handle in _spare:
+            handle.seek(0)
+            handle.truncate()
+        with _capture(_spare, keep=True) as captured:
+            yield captured
+    finally:
+        _spare_lock.release()
+
+
+def _new_files() -> tuple[IO[bytes], IO[bytes]]:
+    return (tempfile.TemporaryFile(), tempfile.TemporaryFile())  # closed by the caller (or kept for reuse)
+
+
+@contextlib.contextmanager
+def _capture(files: tuple[IO[bytes], IO[bytes]], *, keep: bool) -> Iterator[Captured]:
     captured = Captured()
     sys.stdout.flush()
     sys.stderr.flush()
     saved = (os.dup(1), os.dup(2))
-    files = (tempfile.TemporaryFile(), tempfile.TemporaryFile())  # noqa: SIM115 - closed in finally
     try:
         os.dup2(files[0].fileno(), 1)
         os.dup2(files[1].fileno(), 2)
@@ -42,8 +71,9 @@ def capture_output() -> Iterator[Captured]:
         os.close(saved[1])
         captured.stdout = _tail(files[0])
         captured.stderr = _tail(files[1])
-        for handle in files:
-            handle.close()
+        if not keep:
+            for handle in files:
+                handle.close()
 
 
 def _tail(file: IO[bytes]) -> str:
