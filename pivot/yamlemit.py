@@ -27,7 +27,7 @@ import yaml
 from yaml.nodes import ScalarNode
 
 _STR_TAG = "tag:yaml.org,2002:str"
-_PLAIN = re.compile(r"[A-Za-z0-9_/][A-Za-z0-9_./@+:-]*\Z")
+_PLAIN = re.compile(r"[A-Za-z0-9_./][A-Za-z0-9_./@+:-]*\Z")
 # Characters a YAML reader rejects or treats as line breaks inside quotes:
 # escape them (JSON already escaped the C0 controls, quotes and backslashes).
 _UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")

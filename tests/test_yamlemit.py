@@ -22,7 +22,7 @@ TRICKY_STRINGS = [
     "`x", "|", ">", "%x", "'q'", '"d"', "a'b", 'a"b', "back\\slash", "tab\there", "new\nline",
     "cr\rx", "\x00nul", "\x07bell", "\x1b[0m", "del\x7f", "\x85nel", "\u2028ls", "\u2029ps",
     "\ufeffbom", "\ufffe", "ünïcødé", "日本語", "emoji 😀", "x" * 2000,
-    "p1:stage@a", "models/dir/", "xxh3_128:00ff", "data/x.csv", "[a]", "{a}", "a,b", "a\tb",
+    ".", "./a", "../params.yaml:g0903_a.factor", ".hidden", "..a", "....", "p1:stage@a", "models/dir/", "xxh3_128:00ff", "data/x.csv", "[a]", "{a}", "a,b", "a\tb",
 ]
 
 TRICKY_NUMBERS = [0, 1, -1, 10**30, -(10**30), 0.0, -0.0, 1e-05, 1e-5, 0.1, 1e16, 1e300, 5e-324,
@@ -71,10 +71,14 @@ def test_nesting_matches_pyyaml_layout() -> None:
     assert _load(yamlemit.dumps(doc)) == doc
 
 
-def test_plain_lock_is_byte_identical_to_pyyaml() -> None:
-    # So a project's existing lock files are not rewritten by the upgrade.
-    data = RECORD.to_dict()
-    assert lockfile.dumps(RECORD) == yaml.safe_dump(data, sort_keys=False, default_flow_style=False,
+@pytest.mark.parametrize("params", [RECORD.params, {"../params.yaml:g0903_a.factor": 1, "x": "", "y": 0.5}])
+def test_plain_lock_is_byte_identical_to_pyyaml(params: dict[str, object]) -> None:
+    # The common case stays byte-for-byte what PyYAML wrote before.
+    import dataclasses
+
+    record = dataclasses.replace(RECORD, params=params)
+    data = record.to_dict()
+    assert lockfile.dumps(record) == yaml.safe_dump(data, sort_keys=False, default_flow_style=False,
                                                     allow_unicode=True)
 
 

@@ -77,7 +77,7 @@ class ObjectStore:
 
     # -- paths -------------------------------------------------------------
     def _local(self, key: str) -> Path:
-        return Path(self._base) / key
+        return Path(f"{self._base}/{key}")  # one parse: asked several times per stage
 
     def _remote(self, key: str) -> str:
         return f"{self._base}/{key}"
@@ -89,7 +89,7 @@ class ObjectStore:
     # -- existence ---------------------------------------------------------
     def exists(self, d: Digest) -> bool:
         if self.is_local:
-            return self._local(object_key(d)).exists()
+            return os.path.exists(f"{self._base}/{object_key(d)}")
         return bool(self.fs.exists(self._remote(object_key(d))))
 
     def exists_many(self, ds: Iterable[Digest]) -> set[Digest]:
@@ -177,7 +177,7 @@ class ObjectStore:
         return d
 
     def _local_tmp(self) -> Path:
-        return Path(self._base) / "tmp" / uuid.uuid4().hex
+        return Path(f"{self._base}/tmp/{uuid.uuid4().hex}")
 
     def _open_tmp(self, tmp: Path) -> BinaryIO:
         try:

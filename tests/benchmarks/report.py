@@ -241,6 +241,8 @@ def render(meta: dict[str, object], rows: Sequence[Row], profiles: Sequence[dict
         f"Reproduce with: `{meta['command']}`  ",
         f"Mode: {meta['mode']}. Run at {meta['date']}, took {meta['elapsed_min']:.1f} min.",
         "",
+        *[f"Note: {n}  " for n in meta.get("notes") or []],  # type: ignore[attr-defined]
+        *([""] if meta.get("notes") else []),
         "## Targets",
         "",
         *targets(rows),
