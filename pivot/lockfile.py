@@ -7,6 +7,7 @@ A missing, corrupt or foreign-schema lock reads as "never ran".
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import tempfile
@@ -17,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from pivot import yamlemit
 from pivot.digest import Digest
 from pivot.outrecord import OutRecord, by_path
 from pivot.safepath import safe_path
@@ -91,11 +93,15 @@ def _sorted(value: Any) -> Any:
 def lock_path(state_dir: Path, identity: str) -> Path:
     # ":" separates a sub-pipeline folder from the stage name; keep it readable but portable.
     safe = identity.replace(":", "/").replace("@", "@")
-    return state_dir / "stages" / f"{safe}.lock"
+    return Path(f"{state_dir}/stages/{safe}.lock")  # one parse, not three joins (per stage)
 
 
 def dumps(record: LockRecord) -> str:
-    return str(yaml.dump(record.to_dict(), Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True))
+    data = record.to_dict()
+    try:
+        return yamlemit.dumps(data)
+    except yamlemit.Unsupported:  # an unusual params value (a date, a non-string key): PyYAML's way
+        return str(yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True))
 
 
 def read(path: Path) -> LockRecord | None:
@@ -127,32 +133,53 @@ def parse(text: str, where: str) -> LockRecord | None:
         return None
 
 
-def write(path: Path, record: LockRecord) -> bool:
-    """Write atomically (temp file + rename). Returns False when the content was unchanged."""
+def write(path: Path, record: LockRecord, *, compare: bool = True) -> bool:
+    """Write atomically (temp file + rename). Returns False when the content was unchanged.
+
+    ``compare=False``: the caller knows the file holds no equal record (it read it).
+    """
     text = dumps(record)
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return False
-    except (OSError, UnicodeDecodeError):  # missing or damaged: replaced below
-        pass
+    if compare:
+        try:
+            if path.read_text(encoding="utf-8") == text:
+                return False
+        except (OSError, UnicodeDecodeError):  # missing or damaged: replaced below
+            pass
     atomic_write_text(path, text)
     return True
 
 
+_tmp_names = itertools.count()
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    data = text.encode("utf-8")
+    # Only the planner writes lock files (one per project at a time), so pid + counter
+    # is unique; O_EXCL still refuses a leftover of a killed process with the same pid.
+    tmp = f"{path.parent}/.{path.name}.{os.getpid()}.{next(_tmp_names)}.tmp"
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        fd = _create(tmp)
+    except FileNotFoundError:  # the first lock in this folder: made here, not checked each time
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = _create(tmp)
+    except FileExistsError:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.fchmod(fd, 0o666 & ~_umask())
+    try:
+        with os.fdopen(fd, "wb") as handle:
             # No fsync: rename keeps a killed process from leaving a partial lock, and a
             # lock emptied by a power cut reads as "never ran" (the stage re-runs), so
             # durability would buy nothing but ~5 ms per stage.
-            handle.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; lock files are shared project files
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _create(tmp: str) -> int:
+    # Mode 0666 minus the umask, like any file the user creates: lock files are shared project files.
+    return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
 
 
 def _umask() -> int:

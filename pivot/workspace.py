@@ -124,7 +124,11 @@ class Workspace:
         return self.odb.tree_complete(digest) if is_dir else self.odb.exists(digest)
 
     def write_lock(self, record: LockRecord) -> None:
-        lockfile.write(self.layout.lock_file(record.stage), record)
+        known = record.stage in self._locks
+        if known and self._locks[record.stage] == record:
+            return  # the file already holds this record (read this session, project locked)
+        # A lock read this session and found different (or absent) needs no re-read to compare.
+        lockfile.write(self.layout.lock_file(record.stage), record, compare=not known)
         self._locks[record.stage] = record
 
     def place(self, rel: str, digest: Digest, is_dir: bool, *, writable: bool = False) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -53,10 +54,10 @@ from pivot import lockfile
 from tests.test_lockfile import RECORD
 import dataclasses
 big = dataclasses.replace(RECORD, params={"blob": "x" * 50_000_000})
-def slow_chmod(path, mode):  # runs after the temp file is written, before the rename
+def slow_replace(src, dst):  # runs after the temp file is written, before the rename
     print("writing", flush=True)
     time.sleep(30)
-lockfile.os.chmod = slow_chmod
+lockfile.os.replace = slow_replace
 lockfile.write(Path(sys.argv[1]), big)
 """
 
@@ -72,3 +73,25 @@ def test_kill_mid_write_leaves_old_lock_intact(tmp_path: Path) -> None:
     proc.wait()
     time.sleep(0.05)
     assert lockfile.read(path) == RECORD
+
+
+def test_lock_file_mode_follows_the_umask_and_no_temp_file_is_left(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        path = lockfile.lock_path(tmp_path, "a:b@c")
+        lockfile.write(path, RECORD)
+        assert path.stat().st_mode & 0o777 == 0o640
+        lockfile.write(path, dataclasses.replace(RECORD, stage_key="other"), compare=False)
+    finally:
+        os.umask(old)
+    assert lockfile.read(path) == dataclasses.replace(RECORD, stage_key="other")
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_a_leftover_temp_name_is_not_reused(tmp_path: Path) -> None:
+    path = tmp_path / "x.lock"
+    taken = f"{tmp_path}/.x.lock.{os.getpid()}.{next(lockfile._tmp_names) + 1}.tmp"
+    Path(taken).write_text("leftover of a killed writer with this pid")
+    lockfile.write(path, RECORD)
+    assert lockfile.read(path) == RECORD
+    assert Path(taken).read_text() == "leftover of a killed writer with this pid"

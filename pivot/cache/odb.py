@@ -16,11 +16,12 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pivot.cache.fs_open import local_path, url_to_fs
 from pivot.cache.integrity import Readable, copy_hashing, expect_unchanged, verify
 from pivot.cache.layout import FILES, object_key, object_prefix, parse_object_key
+from pivot.cache.records import RecordsMixin
 from pivot.digest import Digest, hash_bytes
 from pivot.errors import CacheError, ConfigError
 from pivot.fingerprint.trees import ArtifactHash, TreeEntry, manifest_bytes, parse_manifest
@@ -34,7 +35,7 @@ _MANY_PREFIXES = 128  # beyond this many "xx/" folders, one recursive listing is
 _THREADS = 16
 
 
-class ObjectStore:
+class ObjectStore(RecordsMixin):
     def __init__(self, url: str, *, storage_options: Mapping[str, Any] | None = None) -> None:
         self.url = url
         self.storage_options = dict(storage_options or {})
@@ -71,7 +72,7 @@ class ObjectStore:
 
     # -- paths -------------------------------------------------------------
     def _local(self, key: str) -> Path:
-        return Path(self._base) / key
+        return Path(f"{self._base}/{key}")  # one parse: asked several times per stage
 
     def _remote(self, key: str) -> str:
         return f"{self._base}/{key}"
@@ -83,7 +84,7 @@ class ObjectStore:
     # -- existence ---------------------------------------------------------
     def exists(self, d: Digest) -> bool:
         if self.is_local:
-            return self._local(object_key(d)).exists()
+            return os.path.exists(f"{self._base}/{object_key(d)}")
         return bool(self.fs.exists(self._remote(object_key(d))))
 
     def exists_many(self, ds: Iterable[Digest]) -> set[Digest]:
@@ -153,12 +154,13 @@ class ObjectStore:
                 return actual
         tmp = self._local_tmp()
         try:
-            with open(tmp, "wb") as out:
+            with self._open_tmp(tmp) as out:
                 actual = copy_hashing(f, out)
             expect_unchanged(d, actual, "stream")
             self._commit_local(tmp, object_key(actual))
-        finally:
+        except BaseException:
             tmp.unlink(missing_ok=True)
+            raise
         return actual
 
     def put_bytes(self, data: bytes) -> Digest:
@@ -170,15 +172,23 @@ class ObjectStore:
         return d
 
     def _local_tmp(self) -> Path:
-        folder = Path(self._base) / "tmp"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / uuid.uuid4().hex
+        return Path(f"{self._base}/tmp/{uuid.uuid4().hex}")
+
+    def _open_tmp(self, tmp: Path) -> BinaryIO:
+        try:
+            return open(tmp, "wb")
+        except FileNotFoundError:  # no tmp folder yet: made here, not stat'ed before every write
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            return open(tmp, "wb")
 
     def _commit_local(self, tmp: Path, key: str) -> None:
         final = self._local(key)
-        final.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(tmp, READ_ONLY)  # never visible writable, not even for an instant
-        os.replace(tmp, final)  # an identical object already there is simply replaced
+        try:
+            os.replace(tmp, final)  # an identical object already there is simply replaced
+        except FileNotFoundError:  # the first object under this "xx/" folder (or it was removed)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
 
     def _upload(self, local: str, key: str) -> None:
         target = self._remote(key)
@@ -284,10 +294,6 @@ class ObjectStore:
     def delete(self, d: Digest) -> None:
         self._delete_key(object_key(d))
 
-    def delete_record(self, key: str) -> None:
-        _check_record_key(key)
-        self._delete_key(key)
-
     def _delete_key(self, key: str) -> None:
         if self.is_local:
             self._local(key).unlink(missing_ok=True)
@@ -309,42 +315,3 @@ class ObjectStore:
             return
 
     # -- small records (run cache) -----------------------------------------
-    def put_record(self, key: str, data: bytes) -> None:
-        _check_record_key(key)
-        if self.is_local:
-            # Replacing an existing file by rename makes ext4 flush it (auto_da_alloc):
-            # ~6 ms per stage on a forced re-run. Identical bytes need no write at all.
-            with contextlib.suppress(OSError):
-                if self._local(key).read_bytes() == data:
-                    return
-            tmp = self._local_tmp()
-            try:
-                tmp.write_bytes(data)
-                self._commit_local(tmp, key)
-            finally:
-                tmp.unlink(missing_ok=True)
-            return
-        self._write_remote(key, data)
-
-    def get_record(self, key: str) -> bytes | None:
-        _check_record_key(key)
-        try:
-            if self.is_local:
-                return self._local(key).read_bytes()
-            data: bytes = self.fs.cat_file(self._remote(key))
-            return data
-        except FileNotFoundError:
-            return None
-
-    def iter_records(self, prefix: str) -> Iterator[str]:
-        _check_record_key(prefix)
-        for path in self._find(prefix.rstrip("/")):
-            key = self._key_of(path)
-            if key is not None:
-                yield key
-
-
-def _check_record_key(key: str) -> None:
-    parts = key.split("/")
-    if key.startswith("/") or any(p in ("..", ".") for p in parts):
-        raise ValueError(f"bad record key {key!r}")

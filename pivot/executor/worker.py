@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -302,10 +303,14 @@ def _remove_outputs(task: StageTask, workspace: Path) -> None:
 
 
 def _remove(target: Path) -> None:
-    if target.is_symlink() or target.is_file():
-        target.unlink()
-    elif target.is_dir():
+    try:
+        mode = os.lstat(target).st_mode  # one call: a fresh run's outputs do not exist yet
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if stat.S_ISDIR(mode):
         shutil.rmtree(target, onerror=_force_remove)
+    else:
+        target.unlink()
 
 
 def _force_remove(func: Any, path: str, _exc: Any) -> None:

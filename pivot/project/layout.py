@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from pivot.lockfile import lock_path
@@ -12,7 +13,7 @@ from pivot.lockfile import lock_path
 class Layout:
     root: Path
 
-    @property
+    @cached_property
     def state_dir(self) -> Path:
         return self.root / ".pivot"
 
@@ -37,4 +38,4 @@ class Layout:
         return self.state_dir / "tmp"
 
     def lock_file(self, identity: str) -> Path:
-        return lock_path(self.state_dir, identity)
+        return lock_path(self.state_dir, identity)  # asked a few times per stage: kept cheap

@@ -49,7 +49,7 @@ def write(root: Path, item: Tracked) -> Path:
 def read(root: Path, pvt: Path) -> Tracked:
     try:
         return parse(pvt.read_text(encoding="utf-8"), paths.relative_to_root(root, pvt.parent), str(pvt))
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # unreadable, or not UTF-8
         raise UserError(f"{pvt}: not a valid .pvt file ({exc})", path=str(pvt)) from exc
 
 

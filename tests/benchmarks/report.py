@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Sequence
 
 from tests.benchmarks.common import Row
@@ -42,6 +43,10 @@ def row_ratio(row: Row) -> Stats | None:
     return ratio(row.base.wall, row.pivot.wall)
 
 
+# Rows against a limit: their CPU time is shown too (steadier than wall time on a loaded machine).
+_CPU_ROWS = {"fresh_limit", "dask", "push_limit", "pull_limit"}
+
+
 def _notes(row: Row) -> str:
     e = row.extra
     out = []
@@ -58,6 +63,12 @@ def _notes(row: Row) -> str:
         rates = [f"{name} {size / st.median:.2f} GiB/s" for name, st in
                  (("pivot", row.pivot.wall), ("raw", row.base.wall if row.base else None)) if st]
         out.append(", ".join(rates) + f"; same digest: {e['digest_match']}")
+    if row.id in _CPU_ROWS and row.base is not None:
+        cpu = [statistics.median(c) if (c := [x.cpu_s for x in ser.samples if x.cpu_s > 0]) else None
+               for ser in (row.pivot, row.base)]
+        if cpu[0] is not None and cpu[1] is not None:
+            out.append(f"CPU of the whole process tree (median): Pivot {cpu[0]:.1f} s, baseline {cpu[1]:.1f} s "
+                       f"({cpu[0] / cpu[1]:.2f}x)")
     if isinstance(e.get("per_stage_overhead_ms"), float):
         out.append(f"Pivot's per-stage overhead over raw submit: {e['per_stage_overhead_ms']:.1f} ms")
     return "; ".join(out)
@@ -113,6 +124,16 @@ def _abs_target(rows: Sequence[Row], rid: str, n: int | None, limit: float) -> V
     return ("PASS" if m < limit else "MISS", f"{m:.3f} s")
 
 
+def _within_target(rows: Sequence[Row], rid: str, n: int | None, factor: float) -> Verdict:
+    """Pivot's median at most ``factor`` times the baseline's (a limit row)."""
+    row = _find(rows, rid, n)
+    if row is None or row.pivot.wall is None or row.base is None or row.base.wall is None:
+        return _why_missing(row, f"{rid} at {n}" if n else rid)
+    k = row.pivot.wall.median / row.base.wall.median
+    return ("PASS" if k <= factor else "MISS",
+            f"{k:.2f}x (Pivot {row.pivot.wall.median:.3f} s, {row.base_label} {row.base.wall.median:.3f} s)")
+
+
 def _leaf_target(rows: Sequence[Row]) -> Verdict:
     for r in sorted((r for r in rows if r.id == "leaf_params"), key=lambda r: -(r.n or 0)):
         noop = _find(rows, "noop_repro", r.n)
@@ -162,6 +183,11 @@ TARGETS: list[tuple[str, Callable[[Sequence[Row]], Verdict]]] = [
     ("`pivot --help` < 0.3 s", lambda r: _abs_target(r, "help", None, 0.3)),
     ("no-op local status imports no dask / distributed / s3fs", _imports_target),
     ("hashing ≥ 80% of raw xxhash throughput", _hash_target),
+    ("fresh run of 5,000 stages ≤ 15 s", lambda r: _abs_target(r, "fresh", 5000, 15.0)),
+    ("fresh run of 5,000 stages ≤ 1.5x a plain process pool (limit)", lambda r: _within_target(r, "fresh_limit", 5000, 1.5)),
+    ("`repro --cluster local` ≤ 1.25x raw client.submit at 1,000 stages", lambda r: _within_target(r, "dask", 1000, 1.25)),
+    ("no-op status at 5,000 stages ≤ 0.6 s", lambda r: _abs_target(r, "noop_status", 5000, 0.6)),
+    ("no-op repro at 5,000 stages ≤ 0.6 s", lambda r: _abs_target(r, "noop_repro", 5000, 0.6)),
 ]
 
 
@@ -215,6 +241,8 @@ def render(meta: dict[str, object], rows: Sequence[Row], profiles: Sequence[dict
         f"Reproduce with: `{meta['command']}`  ",
         f"Mode: {meta['mode']}. Run at {meta['date']}, took {meta['elapsed_min']:.1f} min.",
         "",
+        *[f"Note: {n}  " for n in meta.get("notes") or []],  # type: ignore[attr-defined]
+        *([""] if meta.get("notes") else []),
         "## Targets",
         "",
         *targets(rows),

@@ -55,6 +55,8 @@ def parse(argv: list[str]) -> tuple[Config, argparse.Namespace]:
     ap.add_argument("--timeout", type=float, default=float(_env("TIMEOUT", "3600")))
     ap.add_argument("--output", default=_env("OUTPUT", str(REPO / "BENCHMARKS.md")))
     ap.add_argument("--report-only", action="store_true", help=f"re-render from {RESULTS}")
+    ap.add_argument("--note", default=_env("NOTE", ""),
+                    help="a sentence kept with this run's rows in the report (e.g. the machine was loaded)")
     ap.add_argument("--merge", action="store_true",
                     help=f"re-measure only the chosen scenarios; keep every other row of {RESULTS}")
     a = ap.parse_args(argv)
@@ -184,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             "mode": ("quick (N=100, fewer repeats, DVC's first run not measured)" if cfg.quick
                      else f"sizes {cfg.sizes}, DVC at {cfg.dvc_sizes}"),
             "machine": machine(),
+            "notes": [f"{datetime.date.today()}: {a.note}"] if a.note else [],
         }
         if a.merge and meta_path.exists():
             rows, meta, profiles = _merge(json.loads(meta_path.read_text()), rows, meta, profiles)
@@ -204,6 +207,7 @@ def _merge(old: dict[str, Any], rows: list[Row], meta: dict[str, Any],
     kept = dict(old["meta"])
     kept["command"] = f"{kept['command']}; then re-measured with: {meta['command']}"
     kept["date"] = meta["date"]
+    kept["notes"] = [*kept.get("notes", []), *meta.get("notes", [])]
     return merged, kept, profiles or old["profiles"]
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import os
 import pathlib
 import shutil
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -14,6 +16,7 @@ import yaml
 
 from tests.benchmarks import dvc_env, generator
 from tests.benchmarks.common import (
+    REPO,
     WORK,
     Arm,
     Config,
@@ -151,7 +154,9 @@ def run_size(cfg: Config, projects: Projects, n: int, dvc_fresh: dict[int, float
         return Row(sid, title, n, res["pivot"], label if d else "", res.get("dvc"))
 
     if cfg.wants("fresh"):
-        rows.append(_fresh(cfg, projects, n, dvc_fresh, label if with_dvc else ""))
+        limit: list[Row] = []
+        rows.append(_fresh(cfg, projects, n, dvc_fresh, label if with_dvc else "", limit))
+        rows += limit
     pready = _catching(lambda: projects.pivot_ready(n))
     dready = _catching(lambda: projects.dvc_ready(n))
     cases: list[tuple[str, str, list[str], list[str], Callable[[pathlib.Path], None] | None]] = [
@@ -177,19 +182,41 @@ def run_size(cfg: Config, projects: Projects, n: int, dvc_fresh: dict[int, float
     return rows
 
 
-def _fresh(cfg: Config, projects: Projects, n: int, dvc_fresh: dict[int, float], label: str) -> Row:
+def _limit_arm(cfg: Config, n: int) -> Arm:
+    """The same commands, same dependency order, same worker count, in a plain process pool."""
+    plan = WORK / "templates" / f"raw-pool-n{n}.plan.json"
+    src = WORK / "templates" / f"raw-n{n}-g{generator.GENERATOR_VERSION}"
+
+    def prep(_i: int) -> pathlib.Path:
+        generator.dump_plan(plan, generator.plan(n))
+        if not src.exists():
+            generator.write_pivot(src, generator.plan(n))
+        return dvc_env.copy_project(src, RUN / f"fresh-limit-n{n}")
+
+    env = pivot_env()
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    argv = [sys.executable, "-m", "tests.benchmarks.raw_pool", str(RUN / f"fresh-limit-n{n}"), str(plan),
+            str(cfg.jobs or os.cpu_count() or 1)]
+    return Arm("limit", cfg.pivot_reps, prep, argv, env, _leaf_exists(n))
+
+
+def _fresh(cfg: Config, projects: Projects, n: int, dvc_fresh: dict[int, float], label: str,
+           limit_rows: list[Row]) -> Row:
     def pprep(i: int) -> pathlib.Path:
         return projects.copy(projects.pivot_template(n), f"fresh-pivot-n{n}")
 
     def dprep(i: int) -> pathlib.Path:
         return projects.copy(_catching(lambda: dvc_env.template(n))(), f"fresh-dvc-n{n}")
 
-    arms = [Arm("pivot", cfg.pivot_reps, pprep, repro_argv(cfg), pivot_env(), _leaf_exists(n))]
+    arms = [Arm("pivot", cfg.pivot_reps, pprep, repro_argv(cfg), pivot_env(), _leaf_exists(n)),
+            _limit_arm(cfg, n)]
     measure_dvc = bool(label) and not cfg.quick and n <= cfg.dvc_fresh_max
     if measure_dvc:
         arms.append(Arm("dvc", cfg.dvc_reps, dprep, [*dvc_env.dvc_cmd(), "repro", "-P"],
                         dvc_env.env(), _leaf_exists(n), warmup=n <= 100))
     res = alternate(f"fresh N={n}", arms, cfg.timeout)
+    limit_rows.append(Row("fresh_limit", "fresh run vs the same commands in a plain process pool (limit)", n,
+                          res["pivot"], "concurrent.futures pool, no bookkeeping", res["limit"]))
     row = Row("fresh", "fresh run (first repro)", n, res["pivot"], label, res.get("dvc"))
     if measure_dvc and row.base is not None and row.base.wall is not None:
         dvc_fresh[n] = row.base.wall.median

@@ -201,3 +201,20 @@ def test_plain_path_and_file_url_are_the_same_store(tmp_path: Path) -> None:
     d = a.put_bytes(b"shared")
     assert a.is_local and b.is_local
     assert b.get_bytes(d) == b"shared"
+
+
+def test_local_store_recreates_folders_removed_while_it_is_open(tmp_path: Path) -> None:
+    # Folders are made on the first miss, not checked before every write: one removed
+    # behind a long-lived process (a notebook) must simply be made again.
+    import shutil
+
+    store = ObjectStore(str(tmp_path / "cache"))
+    first = store.put_bytes(b"one")
+    store.put_record("runs/ab/cdef", b"record")
+    shutil.rmtree(tmp_path / "cache")
+    second = store.put_bytes(b"two")
+    store.put_record("runs/ab/cdef", b"record")
+    assert store.exists(second) and not store.exists(first)
+    assert store.get_record("runs/ab/cdef") == b"record"
+    assert stat.S_IMODE(os.stat(store.local_path(second)).st_mode) == 0o444  # type: ignore[arg-type]
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []  # no temp file left behind
