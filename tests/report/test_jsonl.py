@@ -96,3 +96,22 @@ def test_readme_documents_every_event() -> None:
     section = readme.split("**`pivot repro --jsonl`**", 1)[1].split("**`pivot history", 1)[0]
     kinds = [ref["$ref"].rsplit("/", 1)[-1] for ref in schema()["oneOf"]]
     assert kinds and all(f"| `{kind}` |" in section for kind in kinds)
+
+
+def test_a_printing_stage_streams_stage_output_events(tmp_path: Path) -> None:
+    """The executors' live lines reach the stream as stage_output, before the stage ends."""
+    root = tmp_path / "p"
+    root.mkdir()
+    run_cli(root, "init")
+    write(root / "pipeline.py", """
+        from pivot import Pipeline
+        pipeline = Pipeline("p")
+        pipeline.register_cmd("talk", cmd=["echo hello-out; echo hello-err >&2; echo done > out.txt"], outs=["out.txt"])
+    """)
+    events = _lines(run_cli(root, "repro", "--jsonl").out)
+    _validate_all(events)
+    lines = [(e["stream"], e["line"]) for e in events if e["event"] == "stage_output"]
+    assert ("stdout", "hello-out") in lines and ("stderr", "hello-err") in lines
+    kinds = [e["event"] for e in events]
+    first_line = kinds.index("stage_output")
+    assert first_line < kinds.index("stage_end")
