@@ -12,6 +12,7 @@ asking it for a revision is a one-line user error.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ from pivot.project import tracked
 from pivot.project.tracked import Tracked
 
 _LOCKS = f"{paths.STATE_DIR}/stages/"
+
+
+log = logging.getLogger(__name__)
 
 
 class GitError(UserError):
@@ -92,7 +96,11 @@ class Repo:
         rels = [f for f in self.files(rev, _LOCKS) if f.endswith(".lock")]
         records: dict[str, LockRecord] = {}
         for rel, data in self.read_many(rev, rels).items():
-            record = lockfile.parse(data.decode(errors="replace"), f"{rev}:{rel}")
+            try:
+                record = lockfile.parse(data.decode(errors="replace"), f"{rev}:{rel}")
+            except UserError as exc:  # a hostile path in an old lock: ignored, never applied (rule 13)
+                log.warning("%s", exc)
+                continue
             if record is not None and _checked_outs(record):
                 records[record.stage] = record
         return records

@@ -24,7 +24,11 @@ def problem(url: str) -> str | None:
     try:
         get_filesystem_class(protocol)
     except ImportError as exc:
-        return f"protocol {protocol!r} needs a package that is not installed ({exc})"
+        from pivot.cache.fs_open import EXTRAS
+
+        extra = EXTRAS.get(protocol)
+        hint = f"pip install 'pivot[{extra}]'" if extra else str(exc)
+        return f"protocol {protocol!r} needs a package that is not installed: {hint}"
     return None
 
 

@@ -57,21 +57,23 @@ def parse(text: str, rel_dir: str, where: str) -> Tracked:
     """A .pvt's text (from disk or a git revision); ``rel_dir`` is its root-relative folder."""
     try:
         data = yamlio.load(text)
-        path = _own_path(Path(where), rel_dir, data["path"])
+        path = _own_path(where, rel_dir, data["path"])
         return Tracked(path, Digest.parse(str(data["hash"])), int(data["size"]))
     except (yaml.YAMLError, KeyError, TypeError, ValueError, UserError) as exc:
         raise UserError(f"{where}: not a valid .pvt file ({exc})", path=where) from exc
 
 
-def _own_path(pvt: Path, rel_dir: str, name: object) -> SafePath:
+def _own_path(where: str, rel_dir: str, name: object) -> SafePath:
     """A .pvt describes only the file or folder beside it, named like itself: one
     naming anything else (another file, a path outside) could make `checkout`
     overwrite it (DESIGN rule 13)."""
-    expected = pvt.name[: -len(SUFFIX)]
+    # ``where`` is a path on disk, or REV:PATH for a file read from git.
+    pvt = where.replace(os.sep, "/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    expected = pvt[: -len(SUFFIX)]
     if not isinstance(name, str) or name.rstrip("/") != expected or name.count("/") > 1:
-        raise UnsafePathError(f"{pvt}: refusing path {name!r}: a .pvt may only name {expected!r}, the file beside it",
-                              path=str(name), source=str(pvt))
-    return safe_path(f"{rel_dir}/{name}" if rel_dir else name, source=str(pvt))
+        raise UnsafePathError(f"{where}: refusing path {name!r}: a .pvt may only name {expected!r}, the file beside it",
+                              path=str(name), source=where)
+    return safe_path(f"{rel_dir}/{name}" if rel_dir else name, source=where)
 
 
 def find_all(root: Path) -> list[Tracked]:

@@ -217,7 +217,7 @@ def test_hostile_record_on_the_remote_is_ignored_by_pull(box: Box, s3_bucket: st
     for out in ("res", "outdir", "final.txt"):
         target = box.root / "p" / out
         shutil.rmtree(target) if target.is_dir() else target.unlink()
-    result = box.run("pull")
+    result = box.run("pull", "--all-history")  # every record on the remote, the hostile ones included
     assert "Traceback" not in result.text and "outside.txt" in result.err, result.text
     assert not list((box.root / ".pivot" / "cache" / "runs").rglob("*")) if (box.root / ".pivot/cache/runs").exists() else True
     result = box.run("repro", "--json")

@@ -70,7 +70,7 @@ def test_get_rev_falls_back_to_the_s3_remote(project: Path, s3_bucket: str) -> N
     run_cli(root, "remote", "add", "store", f"{s3_bucket}/cache", "--default")
     for rev in ("HEAD~1", "main"):  # push what each commit's lock files and .pvt record
         git(root, "checkout", "-q", rev)
-        run_cli(root, "push")
+        run_cli(root, "push", "--allow-modified")  # the workspace data is the newest, not this commit's
     obj = _old_model_object(root)
     obj.chmod(0o644)
     obj.write_text("model lr=9.9 epochs=3\n")  # a corrupt local copy: replaced by the remote's verified one
