@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,20 +67,26 @@ class Repo:
         if not rels:
             return {}
         sha = self.resolve(rev)
-        wanted = "".join(f"{sha}:{self.prefix}{rel}\n" for rel in rels).encode()
-        out = self._git("cat-file", "--batch", stdin=wanted)
-        found: dict[str, bytes] = {}
+        blobs = self._cat([f"{sha}:{self.prefix}{rel}" for rel in rels])
+        return {rel: data for rel, data in zip(rels, blobs, strict=True) if data is not None}
+
+    def _cat(self, names: list[str]) -> list[bytes | None]:
+        """The blobs named (``REV:path`` or an object id), in order; None for a missing one."""
+        if not names:
+            return []
+        out = self._git("cat-file", "--batch", stdin="".join(f"{n}\n" for n in names).encode())
+        found: list[bytes | None] = []
         pos = 0
-        for rel in rels:
+        for _ in names:
             end = out.index(b"\n", pos)
             header = out[pos:end].split()
             pos = end + 1
             if len(header) != 3:  # "<name> missing"
+                found.append(None)
                 continue
             size = int(header[2])
-            if header[1] == b"blob":
-                found[rel] = out[pos:pos + size]
-            pos += size + 1  # the blob, then its trailing newline
+            found.append(out[pos:pos + size] if header[1] == b"blob" else None)
+            pos += size + 1  # the object, then its trailing newline
         return found
 
     def read(self, rev: str, rel: str) -> bytes | None:
@@ -111,10 +118,38 @@ class Repo:
         return [tracked.parse(data.decode(errors="replace"), rel.rpartition("/")[0], f"{rev}:{rel}")
                 for rel, data in sorted(self.read_many(rev, rels).items())]
 
+    def every_revision(self) -> list[str]:
+        """Every commit reachable from a branch, tag or other ref, and HEAD."""
+        head = ["HEAD"] if self._git("rev-parse", "--verify", "-q", "HEAD", check=False).strip() else []
+        return self._git("rev-list", "--all", *head).decode().split()
+
+    def state_files_across(self, commits: Iterable[str]) -> list[tuple[str, str, bytes]]:
+        """(commit, project-relative path, content) of every lock and ``.pvt`` file in ``commits``.
+
+        Each distinct blob is read once (a lock unchanged across a thousand commits is one
+        blob), named by the first commit that holds it, all in one ``git cat-file --batch``.
+        """
+        first_seen: dict[str, tuple[str, str]] = {}  # blob id -> (commit, project-relative path)
+        for commit in commits:
+            listing = self._git("ls-tree", "-r", "--full-tree", "-z", commit).decode(errors="surrogateescape")
+            for entry in filter(None, listing.split("\0")):
+                meta, _, path = entry.partition("\t")
+                kind_id = meta.split()[1:]
+                rel = path[len(self.prefix):]
+                if kind_id[:1] == ["blob"] and path.startswith(self.prefix) and _is_state_file(rel):
+                    first_seen.setdefault(kind_id[1], (commit, rel))
+        blob_ids = list(first_seen)
+        return [(*first_seen[b], data) for b, data in zip(blob_ids, self._cat(blob_ids), strict=True)
+                if data is not None]
+
     def revisions(self, limit: int = 20) -> list[Commit]:
         """The newest commits reachable from HEAD that touched the project, newest first."""
         out = self._git("log", f"-n{limit}", "--format=%H%x00%s", "HEAD", "--", self.prefix or ".", check=False)
         return [Commit(*line.split("\0", 1)) for line in out.decode().splitlines() if "\0" in line]
+
+
+def _is_state_file(rel: str) -> bool:
+    return rel.endswith(tracked.SUFFIX) or (rel.startswith(_LOCKS) and rel.endswith(".lock"))
 
 
 def _checked_outs(record: LockRecord) -> bool:

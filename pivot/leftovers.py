@@ -16,10 +16,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
 _TEMP = re.compile(r"^\..+(\.pivot-[0-9a-f]{12}|\.(lock|pvt)\.[A-Za-z0-9_]{8}\.tmp)$")
+
+
+def temp_beside(dest: Path) -> Path:
+    """Where to build ``dest`` before renaming it into place: a name ``sweep`` recognises."""
+    return dest.parent / f".{dest.name}.pivot-{uuid.uuid4().hex[:12]}"
 
 
 def is_leftover(name: str) -> bool:

@@ -81,7 +81,6 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
         with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait), \
                 history.recording(s.ws.state, history_keep(s), run_id=run_id, targets=asked) as rec:
             _sweep_leftovers(s, scope)
-            _sweep_temps(s)
             ensure_inputs(s, scope)  # a fresh clone: tracked inputs from the cache, or say how
             inputs = s.inputs(scope, force=forced)
             own = executor is None  # an executor passed in (watch mode) outlives this run
@@ -98,11 +97,12 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
 
 
 def _sweep_leftovers(s: Session, scope: Sequence[str]) -> None:
-    """Temp files of a killed earlier run, beside the outputs and inputs this run may write or read."""
+    """Temp files of a killed earlier run, beside every output (a killed checkout may have been of
+    any stage) and the inputs this run reads."""
     from pivot import leftovers
 
-    specs = [s.graph.stages[stage] for stage in scope]
-    paths = [o.path for spec in specs for o in spec.outs] + [d.path for spec in specs for d in spec.deps]
+    paths = [o.path for spec in s.graph.stages.values() for o in spec.outs]
+    paths += [d.path for stage in scope for d in s.graph.stages[stage].deps]
     leftovers.sweep(s.root, leftovers.folders_of(paths))
 
 
@@ -114,13 +114,6 @@ def history_keep(s: Session) -> int:
         return int(raw)
     except (TypeError, ValueError) as exc:
         raise UserError(f".pivot/config.yaml: history.keep {raw!r}: use a whole number", path=".pivot/config.yaml") from exc
-
-
-def _sweep_temps(s: Session) -> None:
-    """Temp files of a killed run (``.NAME.pivot-XXXX`` beside outputs) go before anything runs."""
-    from pivot.cache.checkout import sweep_temps
-
-    sweep_temps(s.root, [o.path for spec in s.graph.stages.values() for o in spec.outs])
 
 
 def _ignore_outputs(s: Session) -> None:

@@ -14,8 +14,7 @@ import errno
 import os
 import shutil
 import stat
-import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -25,6 +24,7 @@ from pivot.cache.odb import ObjectStore
 from pivot.digest import Digest, hash_bytes
 from pivot.errors import CacheError, CorruptObjectError
 from pivot.fingerprint.trees import ArtifactHash, TreeEntry, hash_file, manifest_bytes
+from pivot.leftovers import temp_beside
 from pivot.paths import to_abs
 from pivot.safepath import check_writable
 
@@ -36,7 +36,6 @@ class LinkMode(enum.StrEnum):
 
 
 DEFAULT_MODES = (LinkMode.HARDLINK, LinkMode.COPY)
-TEMP_MARK = ".pivot-"  # temp names beside a destination: .NAME.pivot-XXXX
 REMOTE_THREADS = 16  # downloads from a remote store overlap their round trips
 # A link that the filesystem refuses (other device, no link support, too many links) falls back.
 _FALLBACK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP}
@@ -61,7 +60,7 @@ def checkout(
     """
     check_writable(root, dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}{TEMP_MARK}{uuid.uuid4().hex[:12]}"
+    tmp = temp_beside(dest)
     label = os.path.relpath(dest, root)
     try:
         if is_dir:
@@ -79,29 +78,6 @@ def checkout(
         os.replace(tmp, dest)
     finally:
         _remove(tmp)
-
-
-def sweep_temps(root: Path, rels: Iterable[str]) -> int:
-    """Remove what a killed checkout left beside outputs (``.NAME.pivot-XXXX``); how many.
-
-    Call with the project lock held: then no other checkout of these paths is running.
-    """
-    wanted: dict[Path, set[str]] = {}
-    for rel in rels:
-        target = to_abs(root, rel)
-        wanted.setdefault(target.parent, set()).add(target.name)
-    removed = 0
-    for parent, names in wanted.items():
-        try:
-            entries = list(os.scandir(parent))
-        except OSError:
-            continue  # no such folder: nothing was left there
-        for entry in entries:
-            base, mark, _ = entry.name.partition(TEMP_MARK)
-            if mark and base.startswith(".") and base[1:] in names:
-                _remove(Path(entry.path))
-                removed += 1
-    return removed
 
 
 def _manifest(odb: ObjectStore, d: Digest, label: str) -> tuple[TreeEntry, ...]:

@@ -25,6 +25,7 @@ from pivot.cache.records import RecordsMixin
 from pivot.digest import Digest, hash_bytes
 from pivot.errors import CacheError, ConfigError
 from pivot.fingerprint.trees import ArtifactHash, TreeEntry, manifest_bytes, parse_manifest
+from pivot.leftovers import temp_beside
 from pivot.pool import pool_map
 
 READ_ONLY = 0o444
@@ -236,7 +237,7 @@ class ObjectStore(RecordsMixin):
     def get_file(self, d: Digest, dest: Path) -> None:
         key = object_key(d)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.parent / f".{dest.name}.pivot-{uuid.uuid4().hex[:12]}"
+        tmp = temp_beside(dest)
         try:
             opener = open if self.is_local else self.fs.open
             path = self._local(key) if self.is_local else self._remote(key)

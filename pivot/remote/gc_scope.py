@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import posixpath
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from pivot.errors import ConfigError
+from pivot.errors import ConfigError, UserError
 from pivot.remote.select import Item, Selection
 from pivot.workspace import Workspace
 
@@ -35,20 +36,52 @@ class Scope:
 def in_scope(ws: Workspace, sel: Selection, scope: Scope) -> tuple[list[Item], set[str]]:
     """Items and run-record keys to keep: the workspace's, plus the chosen commits' from git."""
     from pivot.cache.run_cache import record_key
-    from pivot.remote import git_refs
 
     items, stage_keys = list(sel.items), set(sel.stage_keys)
     if scope.all_commits or scope.revs:
-        commits = git_refs.all_revisions(ws.root) if scope.all_commits else []
-        commits += git_refs.resolve_revisions(ws.root, scope.revs)
-        refs = git_refs.committed_refs(ws.root, dict.fromkeys(commits))
-        if refs.unreadable:
-            raise ConfigError(f"gc cannot read {len(refs.unreadable)} committed lock/.pvt file(s) (first: "
-                              f"{refs.unreadable[0]}), so it cannot know what they need; nothing was deleted",
-                              path=refs.unreadable[0])
-        items += [Item(p, d, is_dir) for p, d, is_dir in refs.items]
-        stage_keys |= refs.stage_keys
+        committed, committed_keys, unreadable = _committed(ws, scope)
+        if unreadable:
+            raise ConfigError(f"gc cannot read {len(unreadable)} committed lock/.pvt file(s) (first: "
+                              f"{unreadable[0]}), so it cannot know what they need; nothing was deleted",
+                              path=unreadable[0])
+        items += committed
+        stage_keys |= committed_keys
     return items, {record_key(k) for k in stage_keys}
+
+
+def _committed(ws: Workspace, scope: Scope) -> tuple[list[Item], set[str], list[str]]:
+    """What the chosen commits' lock and .pvt files name, their stage keys, and unreadable "REV:path"s.
+
+    An unreadable file is not skipped: gc cannot know what it needs, so the caller refuses.
+    """
+    from pivot import git, lockfile
+    from pivot.project import tracked
+
+    try:
+        repo = git.open_repo(ws.root)
+    except git.GitError as exc:
+        raise ConfigError(f"{exc}; gc --workspace works without git", path=str(ws.root)) from exc
+    commits = repo.every_revision() if scope.all_commits else []
+    commits += [repo.resolve(rev) for rev in scope.revs]
+    items: list[Item] = []
+    stage_keys: set[str] = set()
+    unreadable: list[str] = []
+    for commit, rel, data in repo.state_files_across(dict.fromkeys(commits)):
+        text, name = data.decode("utf-8", errors="replace"), f"{commit[:12]}:{rel}"
+        try:
+            if rel.endswith(tracked.SUFFIX):
+                one = tracked.parse(text, posixpath.dirname(rel), name)
+                items.append(Item(one.path, one.digest, one.is_dir))
+                continue
+            lock = lockfile.parse(text, name)
+        except UserError:
+            lock = None
+        if lock is None:
+            unreadable.append(name)
+            continue
+        stage_keys.add(lock.stage_key)
+        items += [Item(o.path, o.digest, o.is_dir) for o in lock.outs]
+    return items, stage_keys, unreadable
 
 
 def grace_seconds(raw: Any) -> float:

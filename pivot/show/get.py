@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 from pivot import paths
 from pivot.digest import Digest
 from pivot.errors import UserError
 from pivot.git import open_repo
+from pivot.leftovers import temp_beside
 from pivot.show.objects import Objects, atomic_write
 
 
@@ -61,7 +61,7 @@ def materialise(root: Path, objects: Objects, path: str, rev: str, out: Path | N
 
 def _write_folder(objects: Objects, digest: Digest, dest: Path) -> None:
     """Build the whole folder beside ``dest``, then swap it in: never a half-written folder."""
-    tmp = dest.parent / f".{dest.name}.pivot-{uuid.uuid4().hex[:12]}"
+    tmp = temp_beside(dest)
     try:
         objects.write_tree(digest, tmp)
         if dest.is_dir() and not dest.is_symlink():

@@ -9,12 +9,12 @@ in the local cache through the remote's own verified download first.
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pivot.digest import Digest, hash_bytes
 from pivot.errors import CacheError, CorruptObjectError, UserError
+from pivot.leftovers import temp_beside
 from pivot.workspace import Workspace
 
 
@@ -91,7 +91,7 @@ class Objects:
 
 def atomic_write(dest: Path, data: bytes) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.pivot-{uuid.uuid4().hex[:12]}"
+    tmp = temp_beside(dest)
     try:
         tmp.write_bytes(data)
         os.replace(tmp, dest)

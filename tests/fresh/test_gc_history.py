@@ -164,3 +164,18 @@ def test_remote_gc_on_a_terminal_asks_first(history: tuple[Path, Path]) -> None:
         os.close(follower)
     assert "remove" in proc.stdout and "?" in proc.stdout, proc.stdout + proc.stderr
     assert _objects(remote) == before  # answered no
+
+
+def test_gc_refuses_when_a_committed_lock_is_unreadable(history: tuple[Path, Path]) -> None:
+    """gc cannot know what a damaged lock in history needs, so it deletes nothing and says which file."""
+    root, remote = history
+    lock = next((root / ".pivot" / "stages").rglob("*.lock"))
+    lock.write_text("{{ not yaml\n")
+    gitrepo.commit_sources(root, "a damaged lock")
+    gitrepo.git(root, "checkout", "-q", "HEAD~1", "--", ".")  # the workspace is fine again
+    run_cli(root, "config", "set", "gc.grace", "0")
+    before = _objects(remote)
+    result = run_cli(root, "gc", "--remote", "origin", "--all-commits", "-f", check=False)
+    assert result.code == 2 and "cannot read" in result.err and lock.name in result.err, result.err
+    assert "Traceback" not in result.err
+    assert _objects(remote) == before
