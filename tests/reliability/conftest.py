@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.harness import build_template
+from tests.reliability.sandbox import Box
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +76,16 @@ def refused_port() -> int:
     """A port nothing listens on (bound once, then closed)."""
     with socket.create_server(("127.0.0.1", 0)) as sock:
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def box_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two-stage project the hostile-path and tampered-object cases start from."""
+    from tests.reliability.sandbox import build_template as build_box_template
+
+    return build_box_template(tmp_path_factory.mktemp("box-template"))
+
+
+@pytest.fixture
+def box(box_template: Path, tmp_path: Path) -> Box:
+    return Box(box_template, tmp_path)

@@ -150,7 +150,7 @@ class Case:
     max_seconds: float | None = None
 
 
-def _snapshot(folder: Path, skip: Path | None = None) -> dict[str, str]:
+def snapshot(folder: Path, skip: Path | None = None) -> dict[str, str]:
     """path -> kind and content hash of everything under ``folder`` (``skip`` excluded)."""
     found: dict[str, str] = {}
     for dirpath, dirs, files in os.walk(folder):
@@ -171,7 +171,7 @@ def _snapshot(folder: Path, skip: Path | None = None) -> dict[str, str]:
 
 def _cache_objects(root: Path) -> dict[str, str]:
     cache = root / ".pivot" / "cache" / "files"
-    return _snapshot(cache) if cache.is_dir() else {}
+    return snapshot(cache) if cache.is_dir() else {}
 
 
 def _tracked(root: Path) -> dict[str, str]:
@@ -207,7 +207,7 @@ def run_case(case: Case, template: Path, folder: Path) -> Output:
 def _run_case(case: Case, project: Project, folder: Path) -> Output:
     root = project.root
     case.fault(project)
-    outside = _snapshot(folder, skip=root)
+    outside = snapshot(folder, skip=root)
     objects, tracked = _cache_objects(root), _tracked(root)
     result = run(root, project.env, *case.args, preexec=project.preexec)
     shown = f"pivot {' '.join(case.args)} -> {result.code}:\n{result.text}"
@@ -220,7 +220,7 @@ def _run_case(case: Case, project: Project, folder: Path) -> Output:
     if case.max_seconds is not None:
         assert result.seconds < case.max_seconds, f"took {result.seconds:.1f}s:\n{shown}"
     case.check(project)
-    assert _snapshot(folder, skip=root) == outside, f"something outside the project changed:\n{shown}"
+    assert snapshot(folder, skip=root) == outside, f"something outside the project changed:\n{shown}"
     lost = set(objects.items()) - set(_cache_objects(root).items())
     assert not lost, f"cache objects lost or changed: {sorted(lost)[:3]}"
     assert set(tracked.items()) <= set(_tracked(root).items()), "tracked data lost or changed"
@@ -229,9 +229,9 @@ def _run_case(case: Case, project: Project, folder: Path) -> Output:
     project.cleanups.clear()
     project.preexec = None
     case.repair(project)
-    outside = _snapshot(folder, skip=root)  # a repair may fix HOME's config
+    outside = snapshot(folder, skip=root)  # a repair may fix HOME's config
     after = run(root, project.env, *case.then)
     assert after.code == 0, f"after repair, pivot {' '.join(case.then)} -> {after.code}:\n{after.text}"
     _assert_clean(after, case.then)
-    assert _snapshot(folder, skip=root) == outside, "the command after repair changed something outside"
+    assert snapshot(folder, skip=root) == outside, "the command after repair changed something outside"
     return result

@@ -13,16 +13,11 @@ shows up there. Commands run as real subprocesses.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
-import subprocess
-import sys
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
-PIVOT = [sys.executable, "-m", "pivot.cli.main"]
+from tests.reliability.harness import Output, case_env, run, snapshot
 
 PIPELINE = """
 from pivot import Pipeline
@@ -40,21 +35,9 @@ OUT = "p/res/out.txt"
 OUT_TEXT = DATA + "out\n"
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-
-def _run(cwd: Path, home: Path, *args: str) -> Result:
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
-    proc = subprocess.run([*PIVOT, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+def pivot(cwd: Path, home: Path, *args: str) -> Output:
+    """The real CLI in ``cwd`` with HOME set to ``home``."""
+    return run(cwd, case_env(home), *args)
 
 
 def build_template(folder: Path) -> Path:
@@ -66,27 +49,9 @@ def build_template(folder: Path) -> Path:
     (root / "data" / "in.txt").write_text(DATA)
     (root / "p" / "pipeline.py").write_text(textwrap.dedent(PIPELINE).lstrip())
     for args in (("init",), ("track", "data/in.txt"), ("repro",)):
-        result = _run(root, home, *args)
+        result = pivot(root, home, *args)
         assert result.code == 0, result.text
     return root
-
-
-def snapshot(folder: Path, skip: Path | None = None) -> dict[str, str]:
-    """Relative path -> content hash (or link target) of everything below ``folder``."""
-    snap: dict[str, str] = {}
-    if not folder.exists():
-        return snap
-    for path in sorted(folder.rglob("*")):
-        if skip is not None and (path == skip or skip in path.parents):
-            continue
-        rel = path.relative_to(folder).as_posix()
-        if path.is_symlink():
-            snap[rel] = "-> " + os.readlink(path)
-        elif path.is_file():
-            snap[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-        else:
-            snap[rel] = "dir"
-    return snap
 
 
 class Box:
@@ -100,8 +65,8 @@ class Box:
         self.home.mkdir()
         self._outside = self.outside()
 
-    def run(self, *args: str) -> Result:
-        return _run(self.root, self.home, *args)
+    def run(self, *args: str) -> Output:
+        return pivot(self.root, self.home, *args)
 
     def outside(self) -> dict[str, str]:
         return {**snapshot(self.box, skip=self.root), **{f"~/{k}": v for k, v in snapshot(self.home).items()}}
@@ -118,7 +83,7 @@ class Box:
     def assert_outside_untouched(self) -> None:
         assert self.outside() == self._outside, "something outside the project was created or changed"
 
-    def assert_clean_failure(self, result: Result, code: int, *needles: str) -> None:
+    def assert_clean_failure(self, result: Output, code: int, *needles: str) -> None:
         assert result.code == code, result.text
         assert "Traceback" not in result.text, result.text
         for needle in needles:

@@ -13,17 +13,7 @@ import pytest
 import yaml
 
 from pivot.digest import hash_bytes
-from tests.reliability.sandbox import MAKE_LOCK, OUT, OUT_TEXT, Box, build_template
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_template(tmp_path_factory.mktemp("hostile"))
-
-
-@pytest.fixture
-def box(template: Path, tmp_path: Path) -> Box:
-    return Box(template, tmp_path)
+from tests.reliability.sandbox import MAKE_LOCK, OUT, OUT_TEXT, Box
 
 
 def _hostile(box: Box, kind: str) -> str:

@@ -12,19 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.reliability.sandbox import MAKE_LOCK, OUT, OUT_TEXT, Box, build_template
+from tests.reliability.sandbox import MAKE_LOCK, OUT, OUT_TEXT, Box, pivot
 
 EVIL = b"evil bytes\n"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_template(tmp_path_factory.mktemp("tampered"))
-
-
-@pytest.fixture
-def box(template: Path, tmp_path: Path) -> Box:
-    return Box(template, tmp_path)
 
 
 def _object(root: Path, digest: str) -> Path:
@@ -244,22 +234,20 @@ pipeline.register(grow)
 
 
 def test_incremental_restore_never_hands_tampered_bytes_to_the_stage(tmp_path: Path) -> None:
-    from tests.reliability.sandbox import _run
-
     root, home = tmp_path / "g", tmp_path / "home"
     root.mkdir()
     home.mkdir()
     (root / "seed.txt").write_text("1\n")
     (root / "pipeline.py").write_text(GROW)
-    assert _run(root, home, "init").code == 0
-    assert _run(root, home, "repro").code == 0
+    assert pivot(root, home, "init").code == 0
+    assert pivot(root, home, "repro").code == 0
     digest = yaml.safe_load((root / ".pivot" / "stages" / "grow.lock").read_text())["outs"][0]["hash"]
     obj = _object(root, digest)
     os.chmod(obj, 0o644)
     obj.write_bytes(EVIL)
     (root / "seed.txt").write_text("2\n")
-    result = _run(root, home, "repro")
+    result = pivot(root, home, "repro")
     assert result.code == 0 and "Traceback" not in result.text, result.text
     assert "corrupt" in result.err, result.err
     assert (root / "log.txt").read_text() == "2\n"  # started over instead of growing evil bytes
-    assert _run(root, home, "repro").code == 0
+    assert pivot(root, home, "repro").code == 0
