@@ -92,7 +92,7 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
             finally:
                 if own:
                     rec.executor.close()
-                _ignore_outputs(s)
+                ignore_outputs(s)
         return report
 
 
@@ -116,7 +116,7 @@ def history_keep(s: Session) -> int:
         raise UserError(f".pivot/config.yaml: history.keep {raw!r}: use a whole number", path=".pivot/config.yaml") from exc
 
 
-def _ignore_outputs(s: Session) -> None:
+def ignore_outputs(s: Session) -> None:
     """In a git repository, every declared output is in a .gitignore beside it (as `dvc` does)."""
     from pivot.project.gitignore import sync
 

@@ -51,3 +51,17 @@ def test_no_gitignore_outside_git(tmp_path: Path) -> None:
           "pipeline.register_cmd('make', cmd='echo x > out.txt', outs=['out.txt'])\n")
     run_cli(root, "repro")
     assert not (root / ".gitignore").exists()
+
+
+def test_commit_ignores_the_outputs_it_records(tmp_path: Path) -> None:
+    """Outputs made by hand and recorded with `pivot commit` are ignored as a repro's are."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    gitrepo.init(root)
+    run_cli(root, "init")
+    write(root / "pipeline.py", "from pivot import Pipeline\npipeline = Pipeline('p')\n"
+          "pipeline.register_cmd('make', cmd='echo x > out.txt', outs=['out.txt'])\n")
+    write(root / "out.txt", "made by hand\n")
+    run_cli(root, "commit")
+    assert "/out.txt" in (root / ".gitignore").read_text()
+    assert "out.txt" not in _untracked(root)
