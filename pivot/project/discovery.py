@@ -26,6 +26,7 @@ from pathlib import Path
 import pivot
 from pivot.errors import PivotError, RegistrationError, UserError
 from pivot.project import params as _params
+from pivot.project import reads
 from pivot.project.pipeline import Pipeline, loading
 from pivot.project.root import absolute
 from pivot.project.spec import StageSpec
@@ -80,7 +81,11 @@ class IgnoreRules:
 
 def discover(root: Path) -> list[Path]:
     """Every pipeline.py below ``root``: the root's first, then by folder."""
-    root = absolute(root)
+    with reads.paused():  # the load cache compares this list itself, not each folder walked
+        return _discover(absolute(root))
+
+
+def _discover(root: Path) -> list[Path]:
     rules = IgnoreRules.read(root)
     found: list[Path] = []
     stack = [("", str(root))]
