@@ -34,12 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from pivot import lockfile
-from pivot.fingerprint.stage import stage_code_manifest
 from pivot.loadcache_codec import spec_from_json, spec_to_json, stripped
 from pivot.project import reads
-from pivot.project.discovery import discover, load_pipelines
 from pivot.project.root import absolute
 from pivot.project.spec import StageSpec
+from pivot.project.walk import discover
 from pivot.safepath import UnsafePathError
 from pivot.state import mtime_granularity_ns
 
@@ -64,8 +63,7 @@ def load(root: Path) -> Loaded:
     """The project's stages: from the cache when nothing they were built from changed."""
     root = absolute(root)
     if os.environ.get(SWITCH_ENV) == "0":
-        specs = load_pipelines(root)
-        return Loaded(specs, {s.identity: stage_code_manifest(s) for s in specs}, False)
+        return _fresh(root)
     path = root / ".pivot" / CACHE_FILE
     context = _context(root, [p.relative_to(root).as_posix() for p in discover(root)])
     hit = read(path, context)
@@ -73,11 +71,19 @@ def load(root: Path) -> Loaded:
         return hit
     started = time.time_ns()
     with reads.recording() as rec, _warnings() as warned:
-        specs = load_pipelines(root)
-        manifests = {s.identity: stage_code_manifest(s) for s in specs}
+        loaded = _fresh(root)
     if not rec.unnamed and not warned:
-        _store(path, context, rec, specs, manifests, started)
-    return Loaded(specs, manifests, False)
+        _store(path, context, rec, loaded.specs, loaded.manifests, started)
+    return loaded
+
+
+def _fresh(root: Path) -> Loaded:
+    # Imported here: a hit needs neither pydantic (pipelines) nor the code fingerprinter.
+    from pivot.fingerprint.stage import stage_code_manifest
+    from pivot.project.discovery import load_pipelines
+
+    specs = load_pipelines(root)
+    return Loaded(specs, {s.identity: stage_code_manifest(s) for s in specs}, False)
 
 
 def _context(root: Path, pipelines: list[str]) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from pivot import paths
 from pivot.errors import UserError
-from pivot.fingerprint.stage import stage_code_manifest
 from pivot.graph.build import StageGraph, build_graph
 from pivot.planner.decide import StageInputs
 from pivot.planner.decision import Plan
@@ -73,7 +72,7 @@ def stage_inputs(spec: StageSpec, *, forced: bool = False, code: dict[str, str] 
     incremental = any(o.kind == OutKind.INCREMENTAL for o in spec.outs)
     return StageInputs(
         stage=spec.identity,
-        code=dict(code) if code is not None else stage_code_manifest(spec),
+        code=dict(code) if code is not None else _manifest(spec),
         params=dict(spec.param_values),
         out_decls=tuple(o.declaration() for o in spec.outs),
         always_run=spec.always_run,
@@ -81,6 +80,12 @@ def stage_inputs(spec: StageSpec, *, forced: bool = False, code: dict[str, str] 
         # Non-deterministic or self-reading stages must never replay an old result.
         uses_run_cache=not spec.always_run and not incremental,
     )
+
+
+def _manifest(spec: StageSpec) -> dict[str, str]:
+    from pivot.fingerprint.stage import stage_code_manifest  # not needed when the load cache has it
+
+    return stage_code_manifest(spec)
 
 
 def resolve_target(graph: StageGraph, target: str, cwd_rel: str) -> set[str]:
