@@ -72,7 +72,7 @@ def load(root: Path) -> Loaded:
     started = time.time_ns()
     with reads.recording() as rec, _warnings() as warned:
         loaded = _fresh(root)
-    if not rec.unnamed and not warned:
+    if not rec.unnamed and not warned and len(loaded.manifests) == len(loaded.specs):
         _store(path, context, rec, loaded.specs, loaded.manifests, started)
     return loaded
 
@@ -83,7 +83,13 @@ def _fresh(root: Path) -> Loaded:
     from pivot.project.discovery import load_pipelines
 
     specs = load_pipelines(root)
-    return Loaded(specs, {s.identity: stage_code_manifest(s) for s in specs}, False)
+    manifests: dict[str, dict[str, str]] = {}
+    for spec in specs:
+        try:
+            manifests[spec.identity] = stage_code_manifest(spec)
+        except Exception:  # raised again, as before, only if the stage is in scope (not stored)
+            continue
+    return Loaded(specs, manifests, False)
 
 
 def _context(root: Path, pipelines: list[str]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ when every spec comes back equal to it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -14,6 +15,9 @@ from pivot.project.spec import DepSpec, OutKind, OutSpec, StageSpec
 from pivot.safepath import safe_path
 
 _SOURCE = ".pivot/load-cache.json"
+# Registration's stage-name rule (pivot.project.pipeline._NAME; a test keeps them equal). Copied,
+# not imported: importing the registration module costs a no-op its pydantic import.
+NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(@[A-Za-z0-9_.\-]+)?$")
 
 
 def stripped(spec: StageSpec) -> StageSpec:
@@ -40,9 +44,18 @@ def spec_from_json(raw: Any) -> StageSpec:
     if not isinstance(raw, dict):
         raise TypeError("spec is not a mapping")
     cmd = raw["cmd"]
+    name, folder = _str(raw["name"]), _str(raw["pipeline_dir"])
+    # Identity and files are what registration derives from the folder and name, nothing else:
+    # an identity names the stage's lock file, so a crafted one must not point anywhere else.
+    if not NAME.match(name) or (folder and _path(folder) != folder.rstrip("/")):
+        raise ValueError(f"stage {name!r} in {folder!r}: not a registered name")
+    identity = f"{folder}:{name}" if folder else name
+    pipeline_file = f"{folder}/pipeline.py" if folder else "pipeline.py"
+    if raw["identity"] != identity or raw["pipeline_file"] != pipeline_file:
+        raise ValueError(f"stage {identity!r}: identity or file does not match its folder and name")
     return StageSpec(
-        identity=_str(raw["identity"]), name=_str(raw["name"]), pipeline=_str(raw["pipeline"]),
-        pipeline_dir=_str(raw["pipeline_dir"]), pipeline_file=_path(raw["pipeline_file"]),
+        identity=identity, name=name, pipeline=_str(raw["pipeline"]),
+        pipeline_dir=folder, pipeline_file=pipeline_file,
         deps=tuple(_dep(d) for d in _list(raw["deps"])),
         outs=tuple(_out(o) for o in _list(raw["outs"])),
         cmd=None if cmd is None else tuple(_str(c) for c in _list(cmd)),

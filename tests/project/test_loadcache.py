@@ -178,3 +178,22 @@ def test_edit_sequences_keep_plans_equal(ran: Path, steps: list[str]) -> None:
         if step != "none":
             EDITS[step](ran)
         _same(ran)
+
+
+def test_name_rule_matches_registration() -> None:
+    from pivot.loadcache_codec import NAME
+    from pivot.project.pipeline import _NAME
+
+    assert NAME.pattern == _NAME.pattern
+
+
+@pytest.mark.parametrize("field,value", [("identity", "../../../escape"), ("name", "../x"),
+                                         ("pipeline_dir", "../up"), ("pipeline_file", "other/pipeline.py")])
+def test_crafted_identity_is_a_miss(ran: Path, field: str, value: str) -> None:
+    """An identity names a lock file: one not derived from folder and name is refused."""
+    _plan(ran, cached=True)
+    file = ran / ".pivot" / loadcache.CACHE_FILE
+    data = json.loads(file.read_text())
+    data["specs"][0][field] = value
+    file.write_text(json.dumps(data))
+    assert not _same(ran)
