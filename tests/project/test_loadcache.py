@@ -197,3 +197,20 @@ def test_crafted_identity_is_a_miss(ran: Path, field: str, value: str) -> None:
     data["specs"][0][field] = value
     file.write_text(json.dumps(data))
     assert not _same(ran)
+
+
+def test_repro_runs_python_and_shell_stages_from_a_cached_load(ran: Path) -> None:
+    """Cached specs carry no functions: the stages that must run still run (workers load
+    them), with the same outputs as a run from a fresh load."""
+    file = ran / ".pivot" / loadcache.CACHE_FILE
+    run_cli(ran, "status", "--all")
+    written = os.stat(file).st_mtime_ns
+    raw = ran / "data" / "raw.txt"
+    raw.write_text(raw.read_text() + "lambda mu\n")
+    result = run_cli(ran, "repro", "--all", "--json").json()
+    assert os.stat(file).st_mtime_ns == written  # the run planned from the cache
+    assert '"ran"' in json.dumps(result)
+    assert "lambda mu" in (ran / "prep" / "clean.txt").read_text()
+    again = run_cli(ran, "status", "--all", "--json").out
+    assert _plan(ran, cached=False)[0] == _plan(ran, cached=True)[0]
+    assert "will_run\": true" not in again
