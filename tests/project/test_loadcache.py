@@ -49,11 +49,20 @@ def _context(root: Path) -> dict[str, object]:
     return loadcache._context(root, [p.relative_to(root).as_posix() for p in discover(root)])
 
 
-@pytest.fixture
-def ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PIVOT_MTIME_GRANULARITY_NS", "0")  # store every load: the harshest case
-    root = make_project(tmp_path / "proj")
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = make_project(tmp_path_factory.mktemp("loadcache") / "proj")
     run_cli(root, "repro", "--all")
+    (root / ".pivot" / loadcache.CACHE_FILE).unlink(missing_ok=True)
+    return root
+
+
+@pytest.fixture
+def ran(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of a run project (new inodes and ctimes: nothing cached carries over)."""
+    monkeypatch.setenv("PIVOT_MTIME_GRANULARITY_NS", "0")  # store every load: the harshest case
+    root = tmp_path / "proj"
+    shutil.copytree(template, root, symlinks=True)
     return root  # the cache is written by each test's first load (pytest's own env differs per phase)
 
 
@@ -159,13 +168,13 @@ def test_damaged_cache_is_a_silent_miss(ran: Path, damage: str) -> None:
 def test_recent_files_are_not_cached(ran: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the default 2 s granularity, a load right after an edit stores nothing."""
     monkeypatch.setenv("PIVOT_MTIME_GRANULARITY_NS", str(3_600 * 10**9))
-    (ran / ".pivot" / loadcache.CACHE_FILE).unlink()  # written by the fixture's `pivot repro`
+    (ran / ".pivot" / loadcache.CACHE_FILE).unlink(missing_ok=True)
     _plan(ran, cached=True)
     assert not (ran / ".pivot" / loadcache.CACHE_FILE).exists()
 
 
 def test_switch_off(ran: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (ran / ".pivot" / loadcache.CACHE_FILE).unlink()
+    (ran / ".pivot" / loadcache.CACHE_FILE).unlink(missing_ok=True)
     monkeypatch.setenv(loadcache.SWITCH_ENV, "0")
     assert _plan(ran, cached=True)[0] == _plan(ran, cached=False)[0]
     assert not (ran / ".pivot" / loadcache.CACHE_FILE).exists()
