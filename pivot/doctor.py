@@ -127,7 +127,8 @@ def check_state_dir(root: Path) -> Check:
 def check_pipelines(root: Path) -> tuple[Check, list[Any] | None]:
     """The check, and the stages when every pipeline.py loaded (None otherwise)."""
     from pivot.graph.build import build_graph
-    from pivot.project.discovery import discover, load_file
+    from pivot.project.discovery import load_file
+    from pivot.project.walk import discover
 
     files = discover(root)
     specs: list[Any] = []

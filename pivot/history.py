@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +57,11 @@ class RunEntry:
     seq: int = 0  # the run's number in this project (its slot in the ring)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Field by field, not asdict: its deep copy of thousands of stage entries was most of
+        # a no-op repro's history cost (every field here is a plain value).
+        data = {f: getattr(self, f) for f in self.__dataclass_fields__}
         data["targets"] = list(self.targets)
-        data["stages"] = [asdict(s) for s in self.stages]
+        data["stages"] = [{f: getattr(s, f) for f in StageEntry.__dataclass_fields__} for s in self.stages]
         data["started_at"] = _iso(self.started)
         data["duration_ms"] = None if self.finished is None else round((self.finished - self.started) * 1000)
         return data
@@ -150,8 +152,15 @@ class History:
 
     def mark_interrupted(self) -> None:
         """Runs still "started" were killed: the caller holds the project lock, so none is live."""
-        for entry in self.latest(20):  # a killed run is recent; scanning all 1,000 would cost every start
-            if entry.status == "started":
+        for seq in range(self.next_seq - 1, max(-1, self.next_seq - 1 - min(20, self.keep)), -1):
+            # A killed run is recent: scanning all 1,000 would cost every start. A record whose
+            # bytes lack the started status (as _dump writes it) is not parsed: a finished run
+            # of thousands of stages is a large document.
+            raw = self.state.get(self._slot(seq))
+            if raw is None or b'"status":"started"' not in raw:
+                continue
+            entry = self.get_seq(seq)
+            if entry is not None and entry.status == "started":
                 self.update(replace(entry, status="interrupted", error="the run was killed before it finished"))
 
 

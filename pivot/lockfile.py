@@ -91,9 +91,13 @@ def _sorted(value: Any) -> Any:
 
 
 def lock_path(state_dir: Path, identity: str) -> Path:
+    return Path(lock_name(str(state_dir), identity))  # one parse, not three joins (per stage)
+
+
+def lock_name(state_dir: str, identity: str) -> str:
     # ":" separates a sub-pipeline folder from the stage name; keep it readable but portable.
     safe = identity.replace(":", "/").replace("@", "@")
-    return Path(f"{state_dir}/stages/{safe}.lock")  # one parse, not three joins (per stage)
+    return f"{state_dir}/stages/{safe}.lock"
 
 
 def dumps(record: LockRecord) -> str:

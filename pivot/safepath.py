@@ -57,6 +57,8 @@ def _basic(raw: object, source: str) -> str:
 
 def safe_path(raw: object, *, source: str) -> SafePath:
     """``raw`` as a normalised project-relative path, or UnsafePathError naming ``source``."""
+    if isinstance(raw, str) and _already_normal(raw):
+        return SafePath(raw)  # what the checks below would return unchanged (most paths, every no-op)
     text = _basic(raw, source)
     trailing = text.endswith("/")
     norm = posixpath.normpath(text)
@@ -67,6 +69,16 @@ def safe_path(raw: object, *, source: str) -> SafePath:
     if norm.split("/", 1)[0] == STATE_DIR:
         raise _refuse(raw, source, "it points into .pivot/")
     return SafePath(norm + "/" if trailing else norm)
+
+
+def _already_normal(raw: str) -> bool:
+    """True only when the full check accepts ``raw`` and returns it as is: relative, no
+    empty, "." or ".." component, no NUL, not into .pivot/ (at most one trailing "/")."""
+    body = raw[:-1] if raw.endswith("/") else raw
+    if not body or "\x00" in body or body.startswith("/"):
+        return False
+    parts = body.split("/")
+    return parts[0] != STATE_DIR and "" not in parts and "." not in parts and ".." not in parts
 
 
 def safe_entry(raw: object, *, source: str) -> str:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from pivot import paths
 from pivot.errors import UserError
-from pivot.fingerprint.stage import stage_code_manifest
 from pivot.graph.build import StageGraph, build_graph
 from pivot.planner.decide import StageInputs
 from pivot.planner.decision import Plan
@@ -27,6 +26,8 @@ class Session:
     graph: StageGraph
     cwd_rel: str = ""
     extra_specs: list[StageSpec] = field(default_factory=list)
+    # Code manifests from the load cache (pivot.loadcache), by identity; others are computed.
+    manifests: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -61,17 +62,17 @@ class Session:
 
     def inputs(self, scope: Iterable[str], *, force: Iterable[str] = ()) -> dict[str, StageInputs]:
         forced = set(force)
-        return {s: stage_inputs(self.graph.stages[s], forced=s in forced) for s in scope}
+        return {s: stage_inputs(self.graph.stages[s], forced=s in forced, code=self.manifests.get(s)) for s in scope}
 
     def static_plan(self, scope: Sequence[str], *, force: Iterable[str] = ()) -> Plan:
         return static_plan(self.graph, scope, self.inputs(scope, force=force), self.ws)
 
 
-def stage_inputs(spec: StageSpec, *, forced: bool = False) -> StageInputs:
+def stage_inputs(spec: StageSpec, *, forced: bool = False, code: dict[str, str] | None = None) -> StageInputs:
     incremental = any(o.kind == OutKind.INCREMENTAL for o in spec.outs)
     return StageInputs(
         stage=spec.identity,
-        code=stage_code_manifest(spec),
+        code=dict(code) if code is not None else _manifest(spec),
         params=dict(spec.param_values),
         out_decls=tuple(o.declaration() for o in spec.outs),
         always_run=spec.always_run,
@@ -79,6 +80,12 @@ def stage_inputs(spec: StageSpec, *, forced: bool = False) -> StageInputs:
         # Non-deterministic or self-reading stages must never replay an old result.
         uses_run_cache=not spec.always_run and not incremental,
     )
+
+
+def _manifest(spec: StageSpec) -> dict[str, str]:
+    from pivot.fingerprint.stage import stage_code_manifest  # not needed when the load cache has it
+
+    return stage_code_manifest(spec)
 
 
 def resolve_target(graph: StageGraph, target: str, cwd_rel: str) -> set[str]:
@@ -103,10 +110,22 @@ def resolve_target(graph: StageGraph, target: str, cwd_rel: str) -> set[str]:
     raise UserError(f"unknown stage {target!r}; `pivot list` shows the stages", stage=target)
 
 
-def open_session(root: Path, cwd: Path | None = None, *, extra_specs: Sequence[StageSpec] = ()) -> Session:
-    from pivot.project.discovery import load_pipelines
+def open_session(root: Path, cwd: Path | None = None, *, extra_specs: Sequence[StageSpec] = (),
+                 cached: bool = False) -> Session:
+    """``cached``: stages may come from the load cache, as data only (no functions, loaders or
+    params objects): for the verbs that only plan and hand stages to workers (status, repro)."""
+    manifests: dict[str, dict[str, str]] = {}
+    if cached:
+        from pivot import loadcache
 
-    specs = [*load_pipelines(root), *extra_specs]
+        loaded = loadcache.load(root)
+        specs = [*loaded.specs, *extra_specs]
+        # A notebook stage is fingerprinted afresh, whatever the cache says of that name.
+        manifests = {k: v for k, v in loaded.manifests.items() if k not in {s.identity for s in extra_specs}}
+    else:
+        from pivot.project.discovery import load_pipelines
+
+        specs = [*load_pipelines(root), *extra_specs]
     graph = build_graph(specs)
     cwd_rel = ""
     if cwd is not None:
@@ -114,4 +133,4 @@ def open_session(root: Path, cwd: Path | None = None, *, extra_specs: Sequence[S
             cwd_rel = paths.relative_to_root(root, cwd)
         except UserError:
             cwd_rel = ""
-    return Session(Workspace(root), graph, cwd_rel, list(extra_specs))
+    return Session(Workspace(root), graph, cwd_rel, list(extra_specs), manifests)

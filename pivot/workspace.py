@@ -48,6 +48,7 @@ class Workspace:
         self._records: dict[str, RunRecord | None] = {}
         self._pending: dict[str, bytes] = {}
         self._granularity = mtime_granularity_ns()
+        self._state_text = str(self.layout.state_dir)
         self._closed = False
 
     def _cache_url(self) -> str:
@@ -82,9 +83,9 @@ class Workspace:
         """Parse a lock file, or take its parsed form from the state DB when the file
         is unchanged (same racy-safe stat rule as file hashes: YAML parsing is the
         largest cost of a no-op status)."""
-        path = self.layout.lock_file(stage)
+        name = lockfile.lock_name(self._state_text, stage)  # a str: no pathlib parse per stage
         try:
-            st = os.stat(path)
+            st = os.stat(name)
         except FileNotFoundError:
             return None
         key = f"lock:{stage}"
@@ -93,11 +94,11 @@ class Workspace:
             try:
                 entry = json.loads(cached)
                 if entry["stat"] == [st.st_mtime_ns, st.st_size, st.st_ino] and entry["recorded"] > st.st_mtime_ns + self._granularity:
-                    return LockRecord.from_dict(entry["lock"], source=str(path))
+                    return LockRecord.from_dict(entry["lock"], source=name)
             except (ValueError, KeyError, TypeError, AttributeError):
                 pass  # a damaged state entry is only a lost speed-up: parse the file
         recorded = time.time_ns()
-        record = lockfile.read(path)
+        record = lockfile.read(Path(name))
         if record is not None:
             entry = {"stat": [st.st_mtime_ns, st.st_size, st.st_ino], "recorded": recorded, "lock": record.to_dict()}
             self._pending[key] = json.dumps(entry, separators=(",", ":")).encode()

@@ -22,7 +22,7 @@ def status(targets: Targets = None, *, all: bool = False, explain: bool = True, 
            root: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[str] | None = None,
            extra_specs: Sequence[StageSpec] = (), pipelines: Sequence[Pipeline] = ()) -> StatusReport:
     root, extra_specs = with_pipelines(root, cwd, extra_specs, pipelines)
-    with session(root, cwd, extra_specs) as s:
+    with session(root, cwd, extra_specs, cached=True) as s:
         scope = s.scope(target_list(targets), all_pipelines=all)
         forced = set(scope) if force and not target_list(targets) else _forced(s, targets, force)
         plan = s.static_plan(scope, force=forced)
@@ -71,7 +71,7 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
     root, extra_specs = with_pipelines(root, cwd, extra_specs, pipelines)
     if progress is None:
         progress = default_progress()  # inside a Jupyter kernel: one updating display, no ANSI
-    with session(root, cwd, extra_specs) as s:
+    with session(root, cwd, extra_specs, cached=True) as s:
         scope = s.scope(target_list(targets), all_pipelines=all, upstream=upstream)
         forced = set(scope) if force and not target_list(targets) else _forced(s, targets, force)
         if dry_run:

@@ -33,13 +33,13 @@ def find_root(path: str | os.PathLike[str] | None = None) -> Path:
 
 @contextlib.contextmanager
 def session(root: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[str] | None = None,
-            extra_specs: Sequence[StageSpec] = ()) -> Iterator[Session]:
+            extra_specs: Sequence[StageSpec] = (), *, cached: bool = False) -> Iterator[Session]:
     from pivot.notebook import register_formatters
 
     register_formatters()  # a Plan shown in a notebook renders as a table
     here = Path(cwd) if cwd is not None else Path.cwd()
     project = Path(root).resolve() if root is not None else find_root(here)
-    opened = open_session(project, here.resolve(), extra_specs=extra_specs)
+    opened = open_session(project, here.resolve(), extra_specs=extra_specs, cached=cached)
     opened.ws.refetch = _refetch_from_remote(opened.ws)  # a corrupt local object comes back from the remote
     try:
         yield opened

@@ -200,32 +200,34 @@ class Hasher:
         self._file_hash = file_hash
         self._gran = mtime_granularity_ns() if granularity_ns is None else granularity_ns
         self._pending: dict[str, StatEntry] = {}
+        self._root_text = str(root)
 
     def hash(self, rel: str) -> ArtifactHash | None:
         # Taken before any stat: the conservative "recorded" time for the racy rule.
         started = time.time_ns()
         key = strip_dir(rel)
-        path = to_abs(self.root, rel)
+        name = f"{self._root_text}/{key}"  # a Path only when needed: pathlib parsing is most of a no-op's stat
         try:
-            st = os.stat(path)
+            st = os.stat(name)
         except (FileNotFoundError, NotADirectoryError):
             return None  # also a dangling link, e.g. to a collected cache object
         except OSError:
-            st = _stat(path, path)  # raises the user-facing error (symlink loop)
+            st = _stat(to_abs(self.root, rel), to_abs(self.root, rel))  # raises the user-facing error (symlink loop)
         if stat.S_ISDIR(st.st_mode):
+            path = to_abs(self.root, rel)
             return tree_hash(
                 TreeEntry(
                     sub, self._digest(f"{key}/{sub}", p, s, started), s.st_size, _is_exec(s.st_mode)
                 )
                 for sub, p, s in walk_files(path)
             )
-        return ArtifactHash(self._digest(key, path, st, started), st.st_size, False)
+        return ArtifactHash(self._digest(key, name, st, started), st.st_size, False)
 
-    def _digest(self, key: str, path: Path, st: os.stat_result, started: int) -> Digest:
+    def _digest(self, key: str, path: Path | str, st: os.stat_result, started: int) -> Digest:
         entry = self._pending.get(key) or self.state.get_stat(key)
         if entry is not None and stat_is_trusted(entry, st, self._gran):
             return Digest.parse(entry.digest)
-        digest = self._file_hash(path)
+        digest = self._file_hash(Path(path))
         self._pending[key] = StatEntry.from_stat(st, started, str(digest))
         return digest
 

@@ -23,6 +23,7 @@ _GITIGNORE = f"""\
 /cache/
 /state.lmdb/
 /tmp/
+/load-cache.json
 /{PROJECT_LOCK}
 """
 

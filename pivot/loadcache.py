@@ -1,0 +1,207 @@
+"""The loaded project (stage specs and code fingerprints), cached in ``.pivot/load-cache.json``.
+
+Importing every pipeline.py and fingerprinting its code is most of a no-op
+status at thousands of stages. The cache holds the result of one load, keyed by
+everything that load read: the stat signature (mtime_ns, size, inode, ctime_ns)
+of every file it opened and of every module then imported (helpers, pivot
+itself, libraries), the listing of every folder it listed, the pipeline.py files
+discovery finds (walked afresh each time, so a new or deleted pipeline misses),
+the interpreter, ``sys.path``, the working folder and the environment.
+
+It is a pure speed-up (DESIGN rule 3): an entry is stored only when every file
+was last changed more than the timestamp granularity before the load began (the
+stat cache's racily-clean rule), when the load warned about nothing, and when
+the specs survive the JSON round trip unchanged; it is used only when every
+signature still matches. The file is checked field by field (rule 13): anything
+unexpected is a miss, never an error. Specs from the cache carry no Python
+objects (functions, loaders, params instances): only ``status`` and ``repro``
+use it, whose planner side needs none (workers load stage functions themselves).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import linecache
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pivot import lockfile
+from pivot.loadcache_codec import spec_from_json, spec_to_json, stripped
+from pivot.project import reads
+from pivot.project.root import absolute
+from pivot.project.spec import StageSpec
+from pivot.project.walk import discover
+from pivot.safepath import UnsafePathError
+from pivot.state import mtime_granularity_ns
+
+FORMAT = 1
+CACHE_FILE = "load-cache.json"
+SWITCH_ENV = "PIVOT_LOAD_CACHE"  # "0": never read or write the cache
+# Set by the shell itself, never read by a pipeline in a way that matters.
+_VOLATILE_ENV = frozenset({"PWD", "OLDPWD", "_", "SHLVL"})
+log = logging.getLogger(__name__)
+
+Signature = list[int] | None  # [mtime_ns, size, inode, ctime_ns], None: missing
+
+
+@dataclass(frozen=True)
+class Loaded:
+    specs: list[StageSpec]
+    manifests: dict[str, dict[str, str]]  # identity -> code manifest
+    from_cache: bool
+
+
+def load(root: Path) -> Loaded:
+    """The project's stages: from the cache when nothing they were built from changed."""
+    root = absolute(root)
+    if os.environ.get(SWITCH_ENV) == "0":
+        return _fresh(root)
+    path = root / ".pivot" / CACHE_FILE
+    context = _context(root, [p.relative_to(root).as_posix() for p in discover(root)])
+    hit = read(path, context)
+    if hit is not None:
+        return hit
+    started = time.time_ns()
+    with reads.recording() as rec, _warnings() as warned:
+        loaded = _fresh(root)
+    if not rec.unnamed and not warned and len(loaded.manifests) == len(loaded.specs):
+        _store(path, context, rec, loaded.specs, loaded.manifests, started)
+    return loaded
+
+
+def _fresh(root: Path) -> Loaded:
+    # Imported here: a hit needs neither pydantic (pipelines) nor the code fingerprinter.
+    from pivot.fingerprint.stage import stage_code_manifest
+    from pivot.project.discovery import load_pipelines
+
+    specs = load_pipelines(root)
+    manifests: dict[str, dict[str, str]] = {}
+    for spec in specs:
+        try:
+            manifests[spec.identity] = stage_code_manifest(spec)
+        except Exception:  # raised again, as before, only if the stage is in scope (not stored)
+            continue
+    return Loaded(specs, manifests, False)
+
+
+def _context(root: Path, pipelines: list[str]) -> dict[str, Any]:
+    env = sorted((k, v) for k, v in os.environ.items() if k not in _VOLATILE_ENV)
+    return {
+        "format": FORMAT, "python": sys.version, "executable": sys.executable, "root": str(root),
+        "cwd": os.getcwd(), "sys_path": list(sys.path), "pipelines": pipelines,
+        "env": hashlib.sha256(json.dumps(env).encode("utf-8", "surrogatepass")).hexdigest(),
+    }
+
+
+def signature(path: str) -> Signature:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
+
+
+def listing(path: str) -> str | None:
+    try:
+        names = sorted(os.listdir(path))
+    except OSError:
+        return None
+    return hashlib.sha256("\0".join(names).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def read(path: Path, context: dict[str, Any]) -> Loaded | None:
+    """The cached load, or None when absent, stale, damaged or hostile."""
+    try:
+        data = json.loads(path.read_bytes())
+        if not isinstance(data, dict) or data.get("context") != context:
+            return None
+        files, folders = data["files"], data["folders"]
+        if not isinstance(files, dict) or not isinstance(folders, dict):
+            return None
+        if any(not isinstance(f, str) or signature(f) != sig for f, sig in files.items()):
+            return None
+        if any(not isinstance(d, str) or signature(d) != sig or listing(d) != names
+               for d, (sig, names) in folders.items()):
+            return None
+        specs = [spec_from_json(raw) for raw in data["specs"]]
+        manifests = {str(k): _str_map(v) for k, v in data["manifests"].items()}
+        if set(manifests) != {s.identity for s in specs}:
+            return None
+        return Loaded(specs, manifests, True)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, UnsafePathError):
+        return None  # missing or damaged: load afresh (and rewrite it)
+
+
+def _str_map(raw: object) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise TypeError("not a mapping of strings")
+    return dict(raw)
+
+
+def _store(path: Path, context: dict[str, Any], rec: reads.Recording, specs: list[StageSpec],
+           manifests: dict[str, dict[str, str]], started: int) -> None:
+    encoded = [spec_to_json(s) for s in specs]
+    if encoded != json.loads(json.dumps(encoded)) or [spec_from_json(e) for e in encoded] != [stripped(s) for s in specs]:
+        return  # a value JSON cannot carry exactly (a tuple, NaN): a cached load could differ
+    names = rec.files | _module_files() | {str(Path(context["root"]) / p) for p in context["pipelines"]}
+    files = {f: signature(f) for f in sorted(names) if f"{os.sep}__pycache__{os.sep}" not in f}
+    folder_sigs = {d: signature(d) for d in sorted(rec.folders)}
+    folders = {d: [sig, listing(d)] for d, sig in folder_sigs.items()}
+    stamps = [s for s in (*files.values(), *folder_sigs.values()) if s is not None]
+    # Racily clean only: a file changed within one granularity of the load may have changed
+    # after it was read without its signature showing it.
+    if any(max(s[0], s[3]) + mtime_granularity_ns() >= started for s in stamps):
+        return
+    data = {"context": context, "files": files, "folders": folders, "specs": encoded, "manifests": manifests}
+    with contextlib.suppress(OSError):
+        lockfile.atomic_write_text(path, json.dumps(data, separators=(",", ":")))
+
+
+def _module_files() -> set[str]:
+    """Every module now imported, and every source file read for fingerprints."""
+    found = {getattr(m, "__file__", None) for m in list(sys.modules.values())}
+    found |= {name for name, entry in list(linecache.cache.items()) if len(entry) == 4}
+    return {os.path.abspath(f) for f in found if isinstance(f, str) and not f.startswith("<")}
+
+
+@contextlib.contextmanager
+def _warnings() -> Iterator[list[logging.LogRecord]]:
+    """Warnings logged during the load: such a load is not cached, so they show every time."""
+    seen: list[logging.LogRecord] = []
+
+    class _Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    handler = _Seen(logging.WARNING)
+    logging.getLogger().addHandler(handler)
+    try:
+        with _python_warnings(seen):
+            yield seen
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
+@contextlib.contextmanager
+def _python_warnings(seen: list[logging.LogRecord]) -> Iterator[None]:
+    import warnings
+
+    original = warnings.showwarning
+
+    def show(*args: Any, **kwargs: Any) -> None:
+        seen.append(logging.LogRecord("warnings", logging.WARNING, "", 0, "", None, None))
+        original(*args, **kwargs)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = original

@@ -1,0 +1,82 @@
+"""Which files and folders a project load read: what the load cache is keyed by.
+
+An audit hook (PEP 578) sees every ``open`` (builtins, ``io.open_code`` used by
+imports, ``os.open``) and every folder listing (``os.listdir``/``os.scandir``,
+which globbing and the import system's finders use) while a recording is
+active. It is installed on the first recording only, so a process that never
+misses the cache never pays for it. A read the hook cannot name (by file
+descriptor) marks the recording as unusable: the caller then stores nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Recording:
+    files: set[str] = field(default_factory=set)
+    folders: set[str] = field(default_factory=set)
+    unnamed: bool = False  # a read by descriptor: what was read is unknown
+
+
+_active: list[Recording] = []
+_paused = 0
+_installed = False
+
+
+def _name(raw: object) -> str | None:
+    if isinstance(raw, bytes):
+        raw = os.fsdecode(raw)
+    if isinstance(raw, os.PathLike):
+        raw = os.fspath(raw)
+    if isinstance(raw, bytes):
+        raw = os.fsdecode(raw)
+    return os.path.abspath(raw) if isinstance(raw, str) else None
+
+
+def _hook(event: str, args: tuple[object, ...]) -> None:
+    if not _active or _paused:
+        return
+    if event == "open":
+        target, into = (args[0] if args else None), "files"
+    elif event in ("os.listdir", "os.scandir"):
+        target, into = (args[0] if args and args[0] is not None else "."), "folders"
+    else:
+        return
+    name = _name(target)
+    for rec in _active:
+        if name is None:
+            rec.unnamed = True
+        else:
+            getattr(rec, into).add(name)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[Recording]:
+    """Record every file opened and folder listed in this process until the block ends."""
+    global _installed
+    if not _installed:
+        sys.addaudithook(_hook)
+        _installed = True
+    rec = Recording()
+    _active.append(rec)
+    try:
+        yield rec
+    finally:
+        _active.remove(rec)
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """Reads the cache checks another way (discovery's walk is compared as a list of files)."""
+    global _paused
+    _paused += 1
+    try:
+        yield
+    finally:
+        _paused -= 1
