@@ -162,7 +162,17 @@ def _store(path: Path, context: dict[str, Any], rec: reads.Recording, specs: lis
         return
     data = {"context": context, "files": files, "folders": folders, "specs": encoded, "manifests": manifests}
     with contextlib.suppress(OSError):
+        _keep_out_of_git(path)
         lockfile.atomic_write_text(path, json.dumps(data, separators=(",", ":")))
+
+
+def _keep_out_of_git(path: Path) -> None:
+    """Projects made before the cache existed: their ``.pivot/.gitignore`` gains its line once."""
+    ignore = path.parent / ".gitignore"
+    line = f"/{path.name}"
+    if ignore.is_file() and line not in ignore.read_text(errors="replace").splitlines():
+        with open(ignore, "a") as f:
+            f.write(f"{line}\n")
 
 
 def _module_files() -> set[str]:

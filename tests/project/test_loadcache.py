@@ -223,3 +223,12 @@ def test_repro_runs_python_and_shell_stages_from_a_cached_load(ran: Path) -> Non
     again = run_cli(ran, "status", "--all", "--json").out
     assert _plan(ran, cached=False)[0] == _plan(ran, cached=True)[0]
     assert "will_run\": true" not in again
+
+
+def test_a_project_from_before_the_cache_ignores_it_in_git(ran: Path) -> None:
+    ignore = ran / ".pivot" / ".gitignore"
+    ignore.write_text("".join(f"{line}\n" for line in ignore.read_text().splitlines() if "load-cache" not in line))
+    _same(ran)
+    _same(ran)
+    lines = ignore.read_text().splitlines()
+    assert lines.count(f"/{loadcache.CACHE_FILE}") == 1, lines
