@@ -33,9 +33,15 @@ bench: $(STAMP)
 # Sequences: FUZZ_EXAMPLES on the inline executor, FUZZ_DASK_EXAMPLES on a LocalCluster.
 FUZZ_EXAMPLES ?= 2000
 FUZZ_DASK_EXAMPLES ?= 200
+# The two executors' runs go side by side (one core each); the run fails if either fails.
+FUZZ_RUN = PIVOT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PIVOT_FUZZ_DASK_EXAMPLES=$(FUZZ_DASK_EXAMPLES) \
+	$(PY) -m pytest -q -p no:cacheprovider --timeout=0 tests/e2e/test_fuzz.py -s
 fuzz: $(STAMP)
-	PIVOT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PIVOT_FUZZ_DASK_EXAMPLES=$(FUZZ_DASK_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider --timeout=0 \
-		tests/e2e/test_fuzz.py -s
+	$(FUZZ_RUN) -k "not on_dask" & inline=$$!; \
+	$(FUZZ_RUN) -k on_dask; dask=$$?; \
+	wait $$inline; inline=$$?; \
+	echo "fuzz: inline run exited $$inline, dask run exited $$dask"; \
+	test $$inline -eq 0 -a $$dask -eq 0
 
 clean:
 	rm -rf $(VENV) build *.egg-info
