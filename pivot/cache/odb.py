@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pivot.cache import fastio
 from pivot.cache.fs_open import local_path, url_to_fs
 from pivot.cache.integrity import Readable, copy_hashing, expect_unchanged, verify
 from pivot.cache.layout import FILES, object_key, object_prefix, parse_object_key
@@ -33,6 +34,9 @@ _ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
 _FEW = 8  # up to this many digests, one existence check each beats listing
 _MANY_PREFIXES = 128  # beyond this many "xx/" folders, one recursive listing is cheaper
 _THREADS = 16
+# Up to this size a remote upload is one PUT with no existence check first: re-sending a few
+# identical bytes costs less than the HEAD that would find them (a PUT is atomic, DESIGN rule 7).
+SMALL_PUT = 1 << 20
 
 
 class ObjectStore(RecordsMixin):
@@ -40,6 +44,9 @@ class ObjectStore(RecordsMixin):
         self.url = url
         self.storage_options = dict(storage_options or {})
         self._fs: Any = None
+        # Remote objects known present: stored or seen by this process. Objects are only ever
+        # removed by gc, after its grace period; a long-lived holder calls forget_present().
+        self._present: set[Digest] = set()
         local = local_path(url)
         if local is not None:
             # A plain folder needs no fsspec: importing and resolving it costs more
@@ -85,7 +92,20 @@ class ObjectStore(RecordsMixin):
     def exists(self, d: Digest) -> bool:
         if self.is_local:
             return os.path.exists(f"{self._base}/{object_key(d)}")
-        return bool(self.fs.exists(self._remote(object_key(d))))
+        if d in self._present:
+            return True
+        found = fastio.head(self.fs, self._remote(object_key(d)))
+        if found:
+            self._present.add(d)
+        return found
+
+    def note_present(self, d: Digest) -> None:
+        """Another process of this run stored ``d`` (an isolated worker reported it)."""
+        if not self.is_local:
+            self._present.add(d)
+
+    def forget_present(self) -> None:
+        self._present.clear()
 
     def exists_many(self, ds: Iterable[Digest]) -> set[Digest]:
         wanted = set(ds)
@@ -100,6 +120,7 @@ class ObjectStore(RecordsMixin):
         present: set[Digest] = set()
         for listing in pool_map(self._list, folders, _THREADS):
             present.update(listing)
+        self._present.update(wanted & present)
         return wanted & present
 
     def _list(self, folder: str) -> set[Digest]:
@@ -128,11 +149,23 @@ class ObjectStore(RecordsMixin):
 
     # -- writes --------------------------------------------------------------
     def put_file(self, src: Path, d: Digest | None = None) -> Digest:
-        if d is not None and self.exists(d):
+        if self.is_local and d is not None and self.exists(d):
+            return d
+        if not self.is_local and d is not None and d in self._present:
+            return d
+        if not self.is_local and d is not None and os.path.getsize(src) > SMALL_PUT and self.exists(d):
             return d
         if self.is_local:
             with open(src, "rb", buffering=0) as f:
                 return self.put_fileobj(f, d)
+        if os.path.getsize(src) <= SMALL_PUT:  # one read, one PUT
+            data = src.read_bytes()
+            actual = hash_bytes(data)
+            expect_unchanged(d, actual, str(src))
+            if actual not in self._present:
+                self._write_remote(object_key(actual), data)
+                self._present.add(actual)
+            return actual
         from pivot.fingerprint.trees import hash_file
 
         actual = hash_file(src)
@@ -140,6 +173,7 @@ class ObjectStore(RecordsMixin):
         if d is None and self.exists(actual):
             return actual
         self._upload(str(src), object_key(actual))
+        self._present.add(actual)
         return actual
 
     def put_fileobj(self, f: Readable, d: Digest | None = None) -> Digest:
@@ -151,6 +185,7 @@ class ObjectStore(RecordsMixin):
                 expect_unchanged(d, actual, "stream")
                 if not self.exists(actual):
                     self._upload(spool.name, object_key(actual))
+                    self._present.add(actual)
                 return actual
         tmp = self._local_tmp()
         try:
@@ -168,7 +203,9 @@ class ObjectStore(RecordsMixin):
         if self.is_local:
             return d if self.exists(d) else self.put_fileobj(io.BytesIO(data), d)
         # Remote: one PUT of identical bytes is cheaper than HEAD + LIST to find it there.
-        self._write_remote(object_key(d), data)
+        if d not in self._present:
+            self._write_remote(object_key(d), data)
+            self._present.add(d)
         return d
 
     def _local_tmp(self) -> Path:
@@ -214,7 +251,7 @@ class ObjectStore(RecordsMixin):
             if self.is_local:
                 data = self._local(key).read_bytes()
             else:
-                data = self.fs.cat_file(self._remote(key))
+                data = fastio.cat(self.fs, self._remote(key))
         except FileNotFoundError as exc:
             raise CacheError(f"object {d} is missing from {self.url}", path=key) from exc
         # Small objects (manifests, records' targets) are cheap to verify even locally.
@@ -238,10 +275,15 @@ class ObjectStore(RecordsMixin):
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.parent / f".{dest.name}.pivot-{uuid.uuid4().hex[:12]}"
         try:
-            opener = open if self.is_local else self.fs.open
-            path = self._local(key) if self.is_local else self._remote(key)
-            with opener(path, "rb") as src, open(tmp, "wb") as out:
-                verify(d, copy_hashing(src, out), key)
+            if self.is_local:
+                with open(self._local(key), "rb") as src, open(tmp, "wb") as out:
+                    verify(d, copy_hashing(src, out), key)
+            else:  # one GET, then the bytes on disk are what is verified
+                from pivot.fingerprint.trees import hash_file
+
+                fastio.download(self.fs, self._remote(key), str(tmp))
+                verify(d, hash_file(tmp), key)
+                self._present.add(d)
             os.replace(tmp, dest)
         except FileNotFoundError as exc:
             if self.exists(d):
@@ -292,6 +334,7 @@ class ObjectStore(RecordsMixin):
         return {self._key_of(p) or p: {"mtime": st.st_mtime, "size": st.st_size} for p, st in stats.items()}
 
     def delete(self, d: Digest) -> None:
+        self._present.discard(d)
         self._delete_key(object_key(d))
 
     def _delete_key(self, key: str) -> None:
