@@ -30,9 +30,9 @@ def commit_run(ws: Workspace, spec: StageSpec, inputs: StageInputs, decision: De
     _only_declared(spec, result.outs)  # a task result crossed a process (or host) boundary
     inline = _sent_back(result) if isolated else {}
     for out in result.outs:
-        if out.path in inline:
-            ws.odb.note_present(out.digest)  # the worker's PUT answered; its bytes are placed below
-        elif not ws.object_available(out.digest, out.is_dir):
+        if out.path in inline:  # placed below once checked, then stored from here, off the commit path
+            continue
+        if not ws.object_available(out.digest, out.is_dir):
             raise CacheError(f"stage {spec.identity!r}: output {out.path} is missing from the cache after the run", stage=spec.identity)
     if isolated:
         _checkout_outputs(ws, spec, result.outs, inline)
@@ -94,8 +94,9 @@ def _checkout_outputs(ws: Workspace, spec: StageSpec, outs: tuple[OutRecord, ...
         if ws.workspace_hash(out.path) == str(out.digest):
             continue  # already in place: never re-read or re-verified (the stat cache decides)
         writable = kinds.get(out.path) in (OutKind.INCREMENTAL, OutKind.METRIC)
-        if inline and out.path in inline:  # no download of what the worker just uploaded
+        if inline and out.path in inline:  # the worker sent the bytes instead of storing them
             place_bytes(out.digest, inline[out.path], ws.root / out.path, root=ws.root, label=out.path)
+            ws.odb.later.submit(ws.odb.put_bytes, inline[out.path])
             continue
         ws.place(out.path, out.digest, out.is_dir, writable=writable)
 

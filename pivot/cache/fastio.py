@@ -57,3 +57,15 @@ def download(fs: Any, path: str, local: str) -> None:
     with fs.open(path, "rb") as src, open(local, "wb") as out:
         while chunk := src.read(1 << 20):
             out.write(chunk)
+
+
+def list_page(fs: Any, prefix: str, limit: int = 1000) -> list[str] | None:
+    """Every key under ``prefix`` when one LIST request holds them all; None when there are
+    more (or the store is not S3): then asking key by key is cheaper than paging through."""
+    if not _s3(fs):
+        return None
+    bucket, key, _ = fs.split_path(prefix.rstrip("/") + "/")
+    resp = fs.call_s3("list_objects_v2", Bucket=bucket, Prefix=key, MaxKeys=limit)
+    if resp.get("IsTruncated"):
+        return None
+    return [f"{bucket}/{o['Key']}" for o in resp.get("Contents", [])]

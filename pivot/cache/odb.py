@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 from pivot.cache import fastio
 from pivot.cache.fs_open import local_path, url_to_fs
 from pivot.cache.integrity import Readable, copy_hashing, expect_unchanged, verify
+from pivot.cache.later import Later
 from pivot.cache.layout import FILES, object_key, object_prefix, parse_object_key
 from pivot.cache.records import RecordsMixin
 from pivot.digest import Digest, hash_bytes
@@ -47,6 +48,7 @@ class ObjectStore(RecordsMixin):
         # Remote objects known present: stored or seen by this process. Objects are only ever
         # removed by gc, after its grace period; a long-lived holder calls forget_present().
         self._present: set[Digest] = set()
+        self.later = Later(url)  # writes no one in this run waits for (see cache/later.py)
         local = local_path(url)
         if local is not None:
             # A plain folder needs no fsspec: importing and resolving it costs more
@@ -122,6 +124,13 @@ class ObjectStore(RecordsMixin):
             present.update(listing)
         self._present.update(wanted & present)
         return wanted & present
+
+    def keys_in_one_page(self, prefix: str) -> set[str] | None:
+        """Store-relative keys under ``prefix`` when one LIST request returns them all, else None."""
+        if self.is_local:
+            return None
+        found = fastio.list_page(self.fs, self._remote(prefix))
+        return None if found is None else {k for k in (self._key_of(p) for p in found) if k}
 
     def _list(self, folder: str) -> set[Digest]:
         path = self._remote(folder)

@@ -261,8 +261,8 @@ def _call_function(spec: StageSpec, task: StageTask) -> None:
 
 
 def _store_outputs(task: StageTask, odb: Any, workspace: Path) -> tuple[tuple[OutRecord, ...], dict[str, bytes]]:
-    """Outputs into the cache; with them (isolated mode, remote cache) the small files' bytes,
-    which the planner places instead of downloading what was just uploaded."""
+    """Outputs into the cache. Isolated on a remote cache, small files are sent back instead:
+    the planner checks and places them (no download) and stores them off its commit path."""
     from pivot.digest import hash_bytes
     from pivot.fingerprint.trees import hash_file, hash_tree
 
@@ -279,9 +279,8 @@ def _store_outputs(task: StageTask, odb: Any, workspace: Path) -> tuple[tuple[Ou
             _put(task, out.path, partial(odb.put_tree, target, art))
             results.append(OutRecord(SafePath(out.path), art.digest, art.size, True))
         elif send and target.stat().st_size <= INLINE_MAX:
-            data = target.read_bytes()  # read once: hashed, stored in one PUT, and sent back
+            data = target.read_bytes()  # read once, hashed, sent back: the planner stores it
             digest = hash_bytes(data)
-            _put(task, out.path, partial(odb.put_bytes, data))
             inline[out.path] = data
             results.append(OutRecord(SafePath(out.path), digest, len(data), False))
         else:

@@ -24,7 +24,7 @@ from tests.benchmarks.common import REPO, WORK, Config, Row, log
 from tests.benchmarks.scenarios import Projects
 
 GROUPS = ("startup", "fresh", "noop_status", "noop_repro", "leaf_params", "root_input", "cluster",
-          "mixed", "heavy_imports", "hash", "dask", "push_pull", "profile")
+          "mixed", "heavy_imports", "hash", "dask", "push_pull", "profile", "isolated_s3")
 RESULTS = WORK / "results.json"
 
 
@@ -128,6 +128,10 @@ def collect(cfg: Config) -> tuple[list[Row], list[dict[str, object]]]:
         rows.append(micro.dask_overhead(cfg, projects))
     if cfg.wants("push_pull"):
         rows += remote.push_pull(cfg)
+    if cfg.wants("isolated_s3"):
+        from tests.benchmarks import isolated_s3
+
+        rows.append(isolated_s3.isolated_vs_shared(cfg, projects))
     profiles = _profiles(cfg, projects, rows) if cfg.wants("profile") else []
     return rows, profiles
 
