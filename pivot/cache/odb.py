@@ -26,7 +26,8 @@ from pivot.cache.layout import FILES, object_key, object_prefix, parse_object_ke
 from pivot.cache.records import RecordsMixin
 from pivot.digest import Digest, hash_bytes
 from pivot.errors import CacheError, ConfigError
-from pivot.fingerprint.trees import ArtifactHash, TreeEntry, manifest_bytes, parse_manifest
+from pivot.fingerprint.trees import ArtifactHash, TreeEntry, hash_file, manifest_bytes
+from pivot.fingerprint.trees import parse_manifest as _parse_manifest
 from pivot.pool import pool_map
 
 READ_ONLY = 0o444
@@ -94,17 +95,9 @@ class ObjectStore(RecordsMixin):
     def exists(self, d: Digest) -> bool:
         if self.is_local:
             return os.path.exists(f"{self._base}/{object_key(d)}")
-        if d in self._present:
-            return True
-        found = fastio.head(self.fs, self._remote(object_key(d)))
-        if found:
+        if d not in self._present and fastio.head(self.fs, self._remote(object_key(d))):
             self._present.add(d)
-        return found
-
-    def note_present(self, d: Digest) -> None:
-        """Another process of this run stored ``d`` (an isolated worker reported it)."""
-        if not self.is_local:
-            self._present.add(d)
+        return d in self._present
 
     def forget_present(self) -> None:
         self._present.clear()
@@ -127,10 +120,8 @@ class ObjectStore(RecordsMixin):
 
     def keys_in_one_page(self, prefix: str) -> set[str] | None:
         """Store-relative keys under ``prefix`` when one LIST request returns them all, else None."""
-        if self.is_local:
-            return None
-        found = fastio.list_page(self.fs, self._remote(prefix))
-        return None if found is None else {k for k in (self._key_of(p) for p in found) if k}
+        found = None if self.is_local else fastio.list_page(self.fs, self._remote(prefix))
+        return None if found is None else {k for k in map(self._key_of, found) if k}
 
     def _list(self, folder: str) -> set[Digest]:
         path = self._remote(folder)
@@ -158,25 +149,17 @@ class ObjectStore(RecordsMixin):
 
     # -- writes --------------------------------------------------------------
     def put_file(self, src: Path, d: Digest | None = None) -> Digest:
-        if self.is_local and d is not None and self.exists(d):
-            return d
-        if not self.is_local and d is not None and d in self._present:
-            return d
-        if not self.is_local and d is not None and os.path.getsize(src) > SMALL_PUT and self.exists(d):
+        if d is not None and (d in self._present or (self.is_local and self.exists(d))):
             return d
         if self.is_local:
             with open(src, "rb", buffering=0) as f:
                 return self.put_fileobj(f, d)
-        if os.path.getsize(src) <= SMALL_PUT:  # one read, one PUT
+        if os.path.getsize(src) <= SMALL_PUT:  # one read, one PUT (no existence check first)
             data = src.read_bytes()
-            actual = hash_bytes(data)
-            expect_unchanged(d, actual, str(src))
-            if actual not in self._present:
-                self._write_remote(object_key(actual), data)
-                self._present.add(actual)
-            return actual
-        from pivot.fingerprint.trees import hash_file
-
+            expect_unchanged(d, hash_bytes(data), str(src))
+            return self.put_bytes(data)
+        if d is not None and self.exists(d):
+            return d
         actual = hash_file(src)
         expect_unchanged(d, actual, str(src))
         if d is None and self.exists(actual):
@@ -288,8 +271,6 @@ class ObjectStore(RecordsMixin):
                 with open(self._local(key), "rb") as src, open(tmp, "wb") as out:
                     verify(d, copy_hashing(src, out), key)
             else:  # one GET, then the bytes on disk are what is verified
-                from pivot.fingerprint.trees import hash_file
-
                 fastio.download(self.fs, self._remote(key), str(tmp))
                 verify(d, hash_file(tmp), key)
                 self._present.add(d)
@@ -314,7 +295,7 @@ class ObjectStore(RecordsMixin):
 
     def read_manifest(self, d: Digest) -> tuple[TreeEntry, ...]:
         try:
-            return parse_manifest(self.get_bytes(d), source=f"{self.url}/{object_key(d)}")
+            return _parse_manifest(self.get_bytes(d), source=f"{self.url}/{object_key(d)}")
         except ValueError as exc:
             raise CacheError(
                 f"object {d} is not a tree manifest: {exc}", path=object_key(d)
