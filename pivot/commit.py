@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 from pivot.cache.checkout import place_bytes, store_output
 from pivot.cache.run_cache import RunRecord
-from pivot.errors import CacheError
+from pivot.digest import hash_bytes
+from pivot.errors import CacheError, CorruptObjectError
 from pivot.executor.task import StageResult
 from pivot.lockfile import LockRecord
 from pivot.outrecord import OutRecord
@@ -28,11 +29,11 @@ def commit_run(ws: Workspace, spec: StageSpec, inputs: StageInputs, decision: De
                result: StageResult, *, isolated: bool) -> dict[str, str]:
     """Record a successful run; returns the output hashes its consumers see."""
     _only_declared(spec, result.outs)  # a task result crossed a process (or host) boundary
-    inline = _sent_back(result) if isolated else {}
+    inline = _sent_back(spec, result) if isolated else {}
     for out in result.outs:
-        if out.path in inline:  # placed below once checked, then stored from here, off the commit path
-            continue
-        if not ws.object_available(out.digest, out.is_dir):
+        if out.path in inline:  # checked: stored from here, off the commit path (also when already placed)
+            ws.odb.later.submit(ws.odb.put_bytes, inline[out.path])
+        elif not ws.object_available(out.digest, out.is_dir):
             raise CacheError(f"stage {spec.identity!r}: output {out.path} is missing from the cache after the run", stage=spec.identity)
     if isolated:
         _checkout_outputs(ws, spec, result.outs, inline)
@@ -80,10 +81,18 @@ def discard_outputs(ws: Workspace, spec: StageSpec) -> None:
             shutil.rmtree(target, ignore_errors=True)
 
 
-def _sent_back(result: StageResult) -> dict[str, bytes]:
-    """An isolated worker's small file outputs, sent with its result (checked when placed)."""
-    files = {o.path for o in result.outs if not o.is_dir}
-    return {str(p): bytes(b) for p, b in result.inline.items() if p in files and isinstance(b, bytes)}
+def _sent_back(spec: StageSpec, result: StageResult) -> dict[str, bytes]:
+    """An isolated worker's small file outputs, sent with its result, each checked against its digest."""
+    sent: dict[str, bytes] = {}
+    for out in result.outs:
+        data = result.inline.get(out.path)
+        if out.is_dir or not isinstance(data, bytes):
+            continue
+        if hash_bytes(data) != out.digest:
+            raise CorruptObjectError(f"stage {spec.identity!r}: the bytes sent back for {out.path} do not hash "
+                                     f"to {out.digest}", path=out.path, stage=spec.identity)
+        sent[out.path] = data
+    return sent
 
 
 def _checkout_outputs(ws: Workspace, spec: StageSpec, outs: tuple[OutRecord, ...],
@@ -96,7 +105,6 @@ def _checkout_outputs(ws: Workspace, spec: StageSpec, outs: tuple[OutRecord, ...
         writable = kinds.get(out.path) in (OutKind.INCREMENTAL, OutKind.METRIC)
         if inline and out.path in inline:  # the worker sent the bytes instead of storing them
             place_bytes(out.digest, inline[out.path], ws.root / out.path, root=ws.root, label=out.path)
-            ws.odb.later.submit(ws.odb.put_bytes, inline[out.path])
             continue
         ws.place(out.path, out.digest, out.is_dir, writable=writable)
 

@@ -65,6 +65,15 @@ def test_isolated_stage_costs_two_s3_requests(tmp_path: Path, s3_bucket: str,
     assert again["ran"] == 0 and not s3_requests, _kinds(s3_requests)
     run_cli(root, "verify")
 
+    # Forced: identical outputs already in the workspace are not placed again, but still stored.
+    import s3fs
+
+    fs = s3fs.S3FileSystem()
+    for path in fs.find(f"{s3_bucket}/cache/files"):
+        fs.rm_file(path)
+    assert run_cli(root, "repro", "--all", "--json", "-f", "--cluster", "local").json()["ran"] == N
+    run_cli(root, "verify", "--cache")
+
 
 def test_tampered_inline_output_is_refused(tmp_path: Path) -> None:
     """Bytes that come back with a result are placed only when they hash to the output's digest."""
