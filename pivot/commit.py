@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pivot.cache.checkout import store_output
+from pivot.cache.checkout import place_bytes, store_output
 from pivot.cache.run_cache import RunRecord
-from pivot.errors import CacheError
+from pivot.digest import hash_bytes
+from pivot.errors import CacheError, CorruptObjectError
 from pivot.executor.task import StageResult
 from pivot.lockfile import LockRecord
 from pivot.outrecord import OutRecord
@@ -28,11 +29,14 @@ def commit_run(ws: Workspace, spec: StageSpec, inputs: StageInputs, decision: De
                result: StageResult, *, isolated: bool) -> dict[str, str]:
     """Record a successful run; returns the output hashes its consumers see."""
     _only_declared(spec, result.outs)  # a task result crossed a process (or host) boundary
+    inline = _sent_back(spec, result) if isolated else {}
     for out in result.outs:
-        if not ws.object_available(out.digest, out.is_dir):
+        if out.path in inline:  # checked: stored from here, off the commit path (also when already placed)
+            ws.odb.later.submit(ws.odb.put_bytes, inline[out.path])
+        elif not ws.object_available(out.digest, out.is_dir):
             raise CacheError(f"stage {spec.identity!r}: output {out.path} is missing from the cache after the run", stage=spec.identity)
     if isolated:
-        _checkout_outputs(ws, spec, result.outs)
+        _checkout_outputs(ws, spec, result.outs, inline)
     assert decision.stage_key is not None
     outs = result.outs
     # DESIGN rule 11: the lock records the dependency hashes the stage was planned
@@ -77,13 +81,31 @@ def discard_outputs(ws: Workspace, spec: StageSpec) -> None:
             shutil.rmtree(target, ignore_errors=True)
 
 
-def _checkout_outputs(ws: Workspace, spec: StageSpec, outs: tuple[OutRecord, ...]) -> None:
+def _sent_back(spec: StageSpec, result: StageResult) -> dict[str, bytes]:
+    """An isolated worker's small file outputs, sent with its result, each checked against its digest."""
+    sent: dict[str, bytes] = {}
+    for out in result.outs:
+        data = result.inline.get(out.path)
+        if out.is_dir or not isinstance(data, bytes):
+            continue
+        if hash_bytes(data) != out.digest:
+            raise CorruptObjectError(f"stage {spec.identity!r}: the bytes sent back for {out.path} do not hash "
+                                     f"to {out.digest}", path=out.path, stage=spec.identity)
+        sent[out.path] = data
+    return sent
+
+
+def _checkout_outputs(ws: Workspace, spec: StageSpec, outs: tuple[OutRecord, ...],
+                      inline: Mapping[str, bytes] | None = None) -> None:
     kinds = {o.path: o.kind for o in spec.outs}
     _only_declared(spec, outs)
     for out in outs:
         if ws.workspace_hash(out.path) == str(out.digest):
             continue  # already in place: never re-read or re-verified (the stat cache decides)
         writable = kinds.get(out.path) in (OutKind.INCREMENTAL, OutKind.METRIC)
+        if inline and out.path in inline:  # the worker sent the bytes instead of storing them
+            place_bytes(out.digest, inline[out.path], ws.root / out.path, root=ws.root, label=out.path)
+            continue
         ws.place(out.path, out.digest, out.is_dir, writable=writable)
 
 

@@ -209,6 +209,7 @@ def _submit_ready(run: _Run) -> None:
         run.busy_mutex |= set(spec.mutex)
         task = build_task(run.session, spec, run.inputs[decision.stage], decision, run.run_token, run.executor.isolated)
         if run.executor.isolated:
+            task = _ship(run.session, spec, task)
             _upload_deps(run.session, task)
         future = run.executor.submit(task, priority=run.priority.get(decision.stage, 0))
         run.running[future] = (decision, time.perf_counter())
@@ -299,6 +300,14 @@ def build_task(session: Session, spec: StageSpec, inputs: StageInputs, decision:
     )
 
 
+def _ship(session: Session, spec: StageSpec, task: StageTask) -> StageTask:
+    """Isolated mode: small dependencies (and a shell stage's params files) go with the task."""
+    from pivot.executor import ship
+
+    extra = {p: h for p in ship.params_files(spec) if (h := session.ws.workspace_hash(p)) is not None}
+    return replace(task, deps=ship.with_bytes(session.root, task.deps, extra))
+
+
 def _upload_deps(session: Session, task: StageTask) -> None:
     """Isolated workers see only the cache: make sure every dependency is in it."""
     from pivot.cache.checkout import store_output
@@ -306,6 +315,8 @@ def _upload_deps(session: Session, task: StageTask) -> None:
 
     ws = session.ws
     for dep in task.deps:
+        if dep.data is not None:
+            continue  # travels with the task
         if ws.object_available(Digest.parse(dep.digest), dep.is_dir):
             continue
         art = ws.hasher.hash(dep.path)

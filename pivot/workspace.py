@@ -151,6 +151,7 @@ class Workspace:
             return
         self._closed = True
         try:
+            self.odb.later.flush()
             self.hasher.flush()
             if self._pending:
                 self.state.put_many(self._pending)

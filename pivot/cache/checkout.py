@@ -80,6 +80,27 @@ def checkout(
         _remove(tmp)
 
 
+def place_bytes(d: Digest, data: bytes, dest: Path, *, root: Path, writable: bool = True,
+                label: str = "") -> None:
+    """Put bytes that travelled with a task or result at ``dest``, after checking them against
+    ``d`` (DESIGN rule 13): CorruptObjectError, and ``dest`` untouched, when they differ."""
+    actual = hash_bytes(data)
+    if actual != d:
+        raise CorruptObjectError(f"{label or dest}: the bytes sent for {d} hash to {actual}", path=label or str(dest))
+    check_writable(root, dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_beside(dest)
+    try:
+        with open(tmp, "wb") as out:
+            out.write(data)
+        os.chmod(tmp, 0o644 if writable else 0o444)
+        if dest.is_dir() and not dest.is_symlink():
+            _remove(dest)
+        os.replace(tmp, dest)
+    finally:
+        _remove(tmp)
+
+
 def _manifest(odb: ObjectStore, d: Digest, label: str) -> tuple[TreeEntry, ...]:
     try:
         return odb.read_manifest(d)

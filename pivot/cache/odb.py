@@ -18,13 +18,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pivot.cache import fastio
 from pivot.cache.fs_open import local_path, url_to_fs
 from pivot.cache.integrity import Readable, copy_hashing, expect_unchanged, verify
+from pivot.cache.later import Later
 from pivot.cache.layout import FILES, object_key, object_prefix, parse_object_key
 from pivot.cache.records import RecordsMixin
 from pivot.digest import Digest, hash_bytes
 from pivot.errors import CacheError, ConfigError
-from pivot.fingerprint.trees import ArtifactHash, TreeEntry, manifest_bytes, parse_manifest
+from pivot.fingerprint.trees import ArtifactHash, TreeEntry, hash_file, manifest_bytes
+from pivot.fingerprint.trees import parse_manifest as _parse_manifest
 from pivot.leftovers import temp_beside
 from pivot.pool import pool_map
 
@@ -34,6 +37,9 @@ _ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
 _FEW = 8  # up to this many digests, one existence check each beats listing
 _MANY_PREFIXES = 128  # beyond this many "xx/" folders, one recursive listing is cheaper
 _THREADS = 16
+# Up to this size a remote upload is one PUT with no existence check first: re-sending a few
+# identical bytes costs less than the HEAD that would find them (a PUT is atomic, DESIGN rule 7).
+SMALL_PUT = 1 << 20
 
 
 class ObjectStore(RecordsMixin):
@@ -41,6 +47,10 @@ class ObjectStore(RecordsMixin):
         self.url = url
         self.storage_options = dict(storage_options or {})
         self._fs: Any = None
+        # Remote objects known present: stored or seen by this process. Objects are only ever
+        # removed by gc, after its grace period; a long-lived holder calls forget_present().
+        self._present: set[Digest] = set()
+        self.later = Later(url)  # writes no one in this run waits for (see cache/later.py)
         local = local_path(url)
         if local is not None:
             # A plain folder needs no fsspec: importing and resolving it costs more
@@ -86,7 +96,12 @@ class ObjectStore(RecordsMixin):
     def exists(self, d: Digest) -> bool:
         if self.is_local:
             return os.path.exists(f"{self._base}/{object_key(d)}")
-        return bool(self.fs.exists(self._remote(object_key(d))))
+        if d not in self._present and fastio.head(self.fs, self._remote(object_key(d))):
+            self._present.add(d)
+        return d in self._present
+
+    def forget_present(self) -> None:
+        self._present.clear()
 
     def exists_many(self, ds: Iterable[Digest]) -> set[Digest]:
         wanted = set(ds)
@@ -101,7 +116,13 @@ class ObjectStore(RecordsMixin):
         present: set[Digest] = set()
         for listing in pool_map(self._list, folders, _THREADS):
             present.update(listing)
+        self._present.update(wanted & present)
         return wanted & present
+
+    def keys_in_one_page(self, prefix: str) -> set[str] | None:
+        """Store-relative keys under ``prefix`` when one LIST request returns them all, else None."""
+        found = None if self.is_local else fastio.list_page(self.fs, self._remote(prefix))
+        return None if found is None else {k for k in map(self._key_of, found) if k}
 
     def _list(self, folder: str) -> set[Digest]:
         path = self._remote(folder)
@@ -129,18 +150,23 @@ class ObjectStore(RecordsMixin):
 
     # -- writes --------------------------------------------------------------
     def put_file(self, src: Path, d: Digest | None = None) -> Digest:
-        if d is not None and self.exists(d):
+        if d is not None and (d in self._present or (self.is_local and self.exists(d))):
             return d
         if self.is_local:
             with open(src, "rb", buffering=0) as f:
                 return self.put_fileobj(f, d)
-        from pivot.fingerprint.trees import hash_file
-
+        if os.path.getsize(src) <= SMALL_PUT:  # one read, one PUT (no existence check first)
+            data = src.read_bytes()
+            expect_unchanged(d, hash_bytes(data), str(src))
+            return self.put_bytes(data)
+        if d is not None and self.exists(d):
+            return d
         actual = hash_file(src)
         expect_unchanged(d, actual, str(src))
         if d is None and self.exists(actual):
             return actual
         self._upload(str(src), object_key(actual))
+        self._present.add(actual)
         return actual
 
     def put_fileobj(self, f: Readable, d: Digest | None = None) -> Digest:
@@ -152,6 +178,7 @@ class ObjectStore(RecordsMixin):
                 expect_unchanged(d, actual, "stream")
                 if not self.exists(actual):
                     self._upload(spool.name, object_key(actual))
+                    self._present.add(actual)
                 return actual
         tmp = self._local_tmp()
         try:
@@ -169,7 +196,9 @@ class ObjectStore(RecordsMixin):
         if self.is_local:
             return d if self.exists(d) else self.put_fileobj(io.BytesIO(data), d)
         # Remote: one PUT of identical bytes is cheaper than HEAD + LIST to find it there.
-        self._write_remote(object_key(d), data)
+        if d not in self._present:
+            self._write_remote(object_key(d), data)
+            self._present.add(d)
         return d
 
     def _local_tmp(self) -> Path:
@@ -215,7 +244,7 @@ class ObjectStore(RecordsMixin):
             if self.is_local:
                 data = self._local(key).read_bytes()
             else:
-                data = self.fs.cat_file(self._remote(key))
+                data = fastio.cat(self.fs, self._remote(key))
         except FileNotFoundError as exc:
             raise CacheError(f"object {d} is missing from {self.url}", path=key) from exc
         # Small objects (manifests, records' targets) are cheap to verify even locally.
@@ -239,10 +268,13 @@ class ObjectStore(RecordsMixin):
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_beside(dest)
         try:
-            opener = open if self.is_local else self.fs.open
-            path = self._local(key) if self.is_local else self._remote(key)
-            with opener(path, "rb") as src, open(tmp, "wb") as out:
-                verify(d, copy_hashing(src, out), key)
+            if self.is_local:
+                with open(self._local(key), "rb") as src, open(tmp, "wb") as out:
+                    verify(d, copy_hashing(src, out), key)
+            else:  # one GET, then the bytes on disk are what is verified
+                fastio.download(self.fs, self._remote(key), str(tmp))
+                verify(d, hash_file(tmp), key)
+                self._present.add(d)
             os.replace(tmp, dest)
         except FileNotFoundError as exc:
             if self.exists(d):
@@ -264,7 +296,7 @@ class ObjectStore(RecordsMixin):
 
     def read_manifest(self, d: Digest) -> tuple[TreeEntry, ...]:
         try:
-            return parse_manifest(self.get_bytes(d), source=f"{self.url}/{object_key(d)}")
+            return _parse_manifest(self.get_bytes(d), source=f"{self.url}/{object_key(d)}")
         except ValueError as exc:
             raise CacheError(
                 f"object {d} is not a tree manifest: {exc}", path=object_key(d)
@@ -293,6 +325,7 @@ class ObjectStore(RecordsMixin):
         return {self._key_of(p) or p: {"mtime": st.st_mtime, "size": st.st_size} for p, st in stats.items()}
 
     def delete(self, d: Digest) -> None:
+        self._present.discard(d)
         self._delete_key(object_key(d))
 
     def _delete_key(self, key: str) -> None:

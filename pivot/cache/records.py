@@ -66,8 +66,9 @@ class RecordsMixin:
         try:
             if self.is_local:
                 return self._local(key).read_bytes()
-            data: bytes = self.fs.cat_file(self._remote(key))
-            return data
+            from pivot.cache import fastio
+
+            return fastio.cat(self.fs, self._remote(key))  # one GET, also when it is missing
         except FileNotFoundError:
             return None
 

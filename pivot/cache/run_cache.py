@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pivot.cache.layout import run_key
+from pivot.cache.layout import RUNS, run_key
 from pivot.cache.odb import ObjectStore
 from pivot.digest import SCHEMA_VERSION, Digest, canonical_json
 from pivot.outrecord import OutRecord, by_path
@@ -66,11 +66,33 @@ def record_key(stage_key: str) -> str:
 
 
 class RunCache:
+    """On a remote store, lookups start from one listing of ``runs/`` when a single LIST
+    holds it (a key not listed is a miss without a request), and records are written on
+    threads (``odb.later``, flushed by Workspace.close). A record another process writes
+    after the listing is not seen this run: the stage runs instead of being restored,
+    never the reverse (only what is read is ever replayed, and it is checked as before)."""
+
     def __init__(self, odb: ObjectStore) -> None:
         self.odb = odb
+        self._listed: set[str] | None = None
+        self._listing_done = odb.is_local  # local lookups are one open() each: no listing
+        self._written: dict[str, bytes] = {}  # key -> record written by this process (maybe still on its way)
+
+    def _known_missing(self, key: str) -> bool:
+        if not self._listing_done:
+            self._listing_done = True
+            try:
+                self._listed = self.odb.keys_in_one_page(RUNS)
+            except Exception as exc:  # a listing is only a speed-up
+                log.debug("run cache: no listing (%s)", exc)
+        return self._listed is not None and key not in self._listed
 
     def get(self, stage_key: str) -> RunRecord | None:
-        raw = self.odb.get_record(record_key(stage_key))
+        raw = self._written.get(record_key(stage_key))
+        if raw is None and self._known_missing(record_key(stage_key)):
+            return None
+        if raw is None:
+            raw = self.odb.get_record(record_key(stage_key))
         if raw is None:
             return None
         where = f"{self.odb.url}/{record_key(stage_key)}"
@@ -93,4 +115,11 @@ class RunCache:
         return all(self.odb.tree_complete(o.digest) for o in record.outs if o.is_dir)
 
     def put(self, record: RunRecord) -> None:
-        self.odb.put_record(record_key(record.stage_key), record.to_bytes())
+        key, data = record_key(record.stage_key), record.to_bytes()
+        if self._listed is not None:
+            self._listed.add(key)
+        if self.odb.is_local:
+            self.odb.put_record(key, data)
+            return
+        self._written[key] = data
+        self.odb.later.submit(self.odb.put_record, key, data)  # for later runs: off the commit path

@@ -18,6 +18,9 @@ class TaskDep:
     path: str  # root-relative
     digest: str  # the hash the planner decided with
     is_dir: bool = False
+    # Isolated mode: a small file's bytes ride in the task (read and checked against
+    # ``digest`` by the planner, checked again by the worker): no cache round trip.
+    data: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -65,3 +68,6 @@ class StageResult:
     error: str | None = None
     worker: str | None = None
     in_workspace: bool = True  # False: outputs are only in the cache (work shared with another run)
+    # Isolated mode: small file outputs' bytes (path -> bytes), stored in the cache by the worker
+    # and placed by the planner after checking them against their digest (no download).
+    inline: Mapping[str, bytes] = field(default_factory=dict)

@@ -30,6 +30,7 @@ from pivot.safepath import SafePath
 log = logging.getLogger(__name__)
 
 _STORES: dict[str, Any] = {}
+INLINE_MAX = 64 * 1024  # isolated mode: file outputs up to this size go back in the result too
 
 # Isolated workers: the planner's project root -> the folder holding the copy of
 # the project code shipped to this worker (set by pivot.executor.plugin).
@@ -47,6 +48,7 @@ def run_task(task: StageTask) -> StageResult:
         if spec is not None and task.func_payload is None:  # by value = the planner's own code
             spec = _current_code(spec, task)
         odb = open_store(task.cache_url)
+        odb.forget_present()  # a worker lives across runs; gc may have run in between
         if task.isolated:
             scratch = Path(tempfile.mkdtemp(prefix=f"pivot-{task.stage_name}-", dir=scratch_base()))
             workspace = scratch
@@ -64,7 +66,7 @@ def run_task(task: StageTask) -> StageResult:
                 raise
         if failure is None:
             try:
-                outs = _store_outputs(task, odb, workspace)
+                outs, inline = _store_outputs(task, odb, workspace)
             except (PivotError, OSError) as exc:  # a wrong kind of output, a read-only or full cache
                 failure = str(exc) if isinstance(exc, PivotError) else f"stage {task.stage!r}: {exc}"
         if failure is not None:
@@ -72,7 +74,7 @@ def run_task(task: StageTask) -> StageResult:
             return StageResult(task.stage, False, (), captured.stdout, captured.stderr,
                                time.perf_counter() - started, failure, _worker_name())
         return StageResult(task.stage, True, outs, captured.stdout, captured.stderr,
-                           time.perf_counter() - started, None, _worker_name())
+                           time.perf_counter() - started, None, _worker_name(), inline=inline)
     except PivotError as exc:
         return StageResult(task.stage, False, (), "", "", time.perf_counter() - started, str(exc), _worker_name())
     finally:
@@ -132,11 +134,14 @@ def open_store(url: str) -> Any:
 
 
 def _materialize_deps(task: StageTask, odb: Any, workspace: Path) -> None:
-    from pivot.cache.checkout import LinkMode, checkout
+    from pivot.cache.checkout import LinkMode, checkout, place_bytes
     from pivot.digest import Digest
 
     modes = (LinkMode.HARDLINK, LinkMode.COPY) if odb.is_local else (LinkMode.COPY,)
     for dep in task.deps:  # verified on the way: a corrupt object fails the task by name
+        if dep.data is not None:  # sent with the task: checked against its digest, no download
+            place_bytes(Digest.parse(dep.digest), dep.data, workspace / dep.path, root=workspace, label=dep.path)
+            continue
         checkout(odb, Digest.parse(dep.digest), dep.is_dir, workspace / dep.path.rstrip("/"), root=workspace,
                  modes=modes)
 
@@ -255,10 +260,15 @@ def _call_function(spec: StageSpec, task: StageTask) -> None:
         out.loader.save(value, Path(out.written))
 
 
-def _store_outputs(task: StageTask, odb: Any, workspace: Path) -> tuple[OutRecord, ...]:
+def _store_outputs(task: StageTask, odb: Any, workspace: Path) -> tuple[tuple[OutRecord, ...], dict[str, bytes]]:
+    """Outputs into the cache. Isolated on a remote cache, small files are sent back instead:
+    the planner checks and places them (no download) and stores them off its commit path."""
+    from pivot.digest import hash_bytes
     from pivot.fingerprint.trees import hash_file, hash_tree
 
     results = []
+    inline: dict[str, bytes] = {}
+    send = task.isolated and not odb.is_local
     for out in task.outs:  # declared paths; the planner checks them again on commit
         target = workspace / out.path.rstrip("/")
         if not target.exists():
@@ -268,11 +278,16 @@ def _store_outputs(task: StageTask, odb: Any, workspace: Path) -> tuple[OutRecor
             art = hash_tree(target)
             _put(task, out.path, partial(odb.put_tree, target, art))
             results.append(OutRecord(SafePath(out.path), art.digest, art.size, True))
+        elif send and target.stat().st_size <= INLINE_MAX:
+            data = target.read_bytes()  # read once, hashed, sent back: the planner stores it
+            digest = hash_bytes(data)
+            inline[out.path] = data
+            results.append(OutRecord(SafePath(out.path), digest, len(data), False))
         else:
             digest = hash_file(target)
             _put(task, out.path, partial(odb.put_file, target, digest))
             results.append(OutRecord(SafePath(out.path), digest, target.stat().st_size, False))
-    return tuple(results)
+    return tuple(results), inline
 
 
 def _put(task: StageTask, rel: str, put: Callable[[], object]) -> None:

@@ -186,6 +186,8 @@ TARGETS: list[tuple[str, Callable[[Sequence[Row]], Verdict]]] = [
     ("fresh run of 5,000 stages ≤ 15 s", lambda r: _abs_target(r, "fresh", 5000, 15.0)),
     ("fresh run of 5,000 stages ≤ 1.5x a plain process pool (limit)", lambda r: _within_target(r, "fresh_limit", 5000, 1.5)),
     ("`repro --cluster local` ≤ 1.25x raw client.submit at 1,000 stages", lambda r: _within_target(r, "dask", 1000, 1.25)),
+    ("isolated workers, cache on S3 (moto) ≤ 1.3x shared cache, same cluster, 500 stages",
+     lambda r: _within_target(r, "isolated_s3", 500, 1.3)),
     ("no-op status at 5,000 stages ≤ 0.6 s", lambda r: _abs_target(r, "noop_status", 5000, 0.6)),
     ("no-op repro at 5,000 stages ≤ 0.6 s", lambda r: _abs_target(r, "noop_repro", 5000, 0.6)),
 ]

@@ -17,6 +17,7 @@ import shlex
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from tests.benchmarks import dvc_env, micro, profiling, remote, report, scenarios
@@ -24,7 +25,7 @@ from tests.benchmarks.common import REPO, WORK, Config, Row, log
 from tests.benchmarks.scenarios import Projects
 
 GROUPS = ("startup", "fresh", "noop_status", "noop_repro", "leaf_params", "root_input", "cluster",
-          "mixed", "heavy_imports", "hash", "dask", "push_pull", "profile")
+          "mixed", "heavy_imports", "hash", "dask", "push_pull", "profile", "isolated_s3")
 RESULTS = WORK / "results.json"
 
 
@@ -128,6 +129,10 @@ def collect(cfg: Config) -> tuple[list[Row], list[dict[str, object]]]:
         rows.append(micro.dask_overhead(cfg, projects))
     if cfg.wants("push_pull"):
         rows += remote.push_pull(cfg)
+    if cfg.wants("isolated_s3"):
+        from tests.benchmarks import isolated_s3
+
+        rows.append(isolated_s3.isolated_vs_shared(cfg, projects))
     profiles = _profiles(cfg, projects, rows) if cfg.wants("profile") else []
     return rows, profiles
 
@@ -192,10 +197,18 @@ def main(argv: list[str] | None = None) -> int:
             rows, meta, profiles = _merge(json.loads(meta_path.read_text()), rows, meta, profiles)
         meta_path.write_text(json.dumps(
             {"meta": meta, "rows": [r.to_json() for r in rows], "profiles": profiles}, indent=1))
-    with open(a.output, "w") as f:
-        f.write(report.render(meta, rows, profiles))
+    out = Path(a.output)
+    text = _keep_other_sections(out.read_text() if out.exists() else "", report.render(meta, rows, profiles))
+    out.write_text(text)
     log(f"wrote {a.output} (raw results: {meta_path})")
     return 0
+
+
+def _keep_other_sections(old: str, new: str) -> str:
+    """Sections another benchmark wrote into the report (e.g. the experiments grid) are kept."""
+    titles = {line for line in new.splitlines() if line.startswith("## ")}
+    kept = [s for s in old.split("\n## ")[1:] if "## " + s.splitlines()[0] not in titles]
+    return new.rstrip("\n") + "".join(f"\n\n## {s.rstrip()}" for s in kept) + "\n"
 
 
 def _merge(old: dict[str, Any], rows: list[Row], meta: dict[str, Any],
