@@ -13,11 +13,19 @@ notice. Losing the scheduler settles every stage still out with one
 ClusterLostError. Nothing is committed before the planner holds a complete
 result, so a retry is always safe. Stage output lines come back through
 distributed's event pub-sub (``Worker.log_event`` -> ``subscribe_topic``).
+
+At most ``window`` tasks are on the scheduler at once (``cluster.window``,
+default twice the cluster's threads): the rest wait here, highest priority
+first, and go out as earlier ones settle. The scheduler is never flooded with
+thousands of tasks, and a stage that became ready late with a long path ahead
+still overtakes the waiting ones. Nothing per stage is kept once it settles.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import os
 import threading
@@ -45,17 +53,21 @@ class DaskExecutor(Executor):
     connect_timeout = connect.DEFAULT_TIMEOUT  # config cluster.connect_timeout
 
     def __init__(self, client: Any, *, isolated: bool = False, retries: int = 2, cluster: Any = None,
-                 owns_client: bool = False, dashboard: str | None = None) -> None:
+                 owns_client: bool = False, dashboard: str | None = None, window: int | None = None) -> None:
         super().__init__()
         self.client = client
         self.isolated = isolated
         self.retries = retries
+        self.window = window  # tasks on the scheduler at once; None: sized from the cluster at open()
+        self.peak_out = 0  # the most tasks that were out at once (tests and benchmarks read it)
+        self._waiting: list[tuple[int, int, Future[StageResult], StageTask, int]] = []  # heap, best first
+        self._seq = itertools.count()
         self.dashboard = dashboard
         self.info: dict[str, Any] = {}  # the cluster's one-line description, as data (JSON report)
         self._cluster = cluster  # an embedded LocalCluster, closed with the executor
         self._owns_client = owns_client
         self._lock = threading.Lock()
-        self._live: dict[Future[StageResult], Any] = {}  # our future -> its current distributed future
+        self._live: dict[Future[StageResult], Any] = {}  # out on the scheduler: ours -> distributed's (None: sending)
         self._resources: list[Mapping[str, float]] | None = None
         self._target: tuple[Any, int | None, str, Path] | None = None  # connect(): opened at first submit
         self._fetchers = ThreadPoolExecutor(8, thread_name_prefix="pivot-fetch")
@@ -82,7 +94,7 @@ class DaskExecutor(Executor):
             address = str(connect.parse(address, source))  # a malformed address fails now, in one line
         retries = int(retries if retries is not None else config.get("cluster.retries", 2))
         isolated = mode == "isolated" or (mode == "auto" and not reach.inside(cache_url, root))
-        executor = cls(None, isolated=isolated, retries=retries)
+        executor = cls(None, isolated=isolated, retries=retries, window=reach.window_setting(config))
         executor._target = (address, workers, str(project_root), root)
         executor._cache_url = cache_url
         executor.connect_timeout = connect.timeout(config)
@@ -108,6 +120,9 @@ class DaskExecutor(Executor):
                     raise
                 self.client, self._cluster, self._owns_client = client, embedded, owns
                 self.post(Note("notice", message=reach.info_line(self.info)))
+            if self.window is None:
+                self.window = reach.default_window(self.client)
+            self.info["window"] = self.window
             return self.client
 
     def refresh_code(self) -> None:
@@ -135,8 +150,36 @@ class DaskExecutor(Executor):
         if problem is not None:
             outer.set_exception(StageFailedError(problem, stage=task.stage))
             return outer
-        self._submit(outer, task, priority, attempt=0)
+        with self._lock:
+            heapq.heappush(self._waiting, (-priority, next(self._seq), outer, task, priority))
+        self._pump()
         return outer
+
+    def _pump(self) -> None:
+        """Send the best waiting tasks while the window has room (any thread)."""
+        while True:
+            with self._lock:
+                if not self._waiting or (self._lost is None and len(self._live) >= (self.window or 1)):
+                    return
+                _, _, outer, task, priority = heapq.heappop(self._waiting)
+                if outer.done():
+                    continue  # cancelled while it waited
+                if self._lost is None:
+                    self._live[outer] = None  # the slot is taken before the (slow) submit
+                    self.peak_out = max(self.peak_out, len(self._live))
+            if self._lost is not None:
+                _resolve(outer, error=self._lost)
+                continue
+            self._submit(outer, task, priority, attempt=0)
+
+    def _release(self, outer: Future[StageResult], inner: Any) -> None:
+        """The stage settled: free its slot and the scheduler's copy of its result, send the next."""
+        with self._lock:
+            if self._live.get(outer) is inner:
+                del self._live[outer]
+        with contextlib.suppress(Exception):
+            inner.release()
+        self._pump()
 
     def _submit(self, outer: Future[StageResult], task: StageTask, priority: int, attempt: int) -> None:
         key = task.task_key if attempt == 0 else f"{task.task_key}-retry{attempt}"
@@ -148,7 +191,13 @@ class DaskExecutor(Executor):
             _resolve(outer, error=self._lost or exc)
             return
         with self._lock:
-            self._live[outer] = inner
+            kept = outer in self._live  # not cancelled (cancel_all) or settled (scheduler lost) meanwhile
+            if kept:
+                self._live[outer] = inner
+        if not kept:
+            with contextlib.suppress(Exception):
+                self.client.cancel([inner])
+            return
         self._watch(outer, inner, task, priority, attempt)
 
     def _watch(self, outer: Future[StageResult], inner: Any, task: StageTask, priority: int, attempt: int) -> None:
@@ -161,7 +210,8 @@ class DaskExecutor(Executor):
         from distributed.scheduler import KilledWorker
 
         if outer.done():
-            return  # cancelled meanwhile
+            self._release(outer, inner)  # cancelled meanwhile
+            return
         status = inner.status
         if status not in ("finished", "error", "cancelled"):  # its result was lost and is being recomputed
             self._watch(outer, inner, task, priority, attempt)
@@ -169,6 +219,7 @@ class DaskExecutor(Executor):
         try:
             if status == "finished":
                 _resolve(outer, result=inner.result(timeout=FETCH_TIMEOUT_S))
+                self._release(outer, inner)
                 return
             exc = None if status == "cancelled" else inner.exception(timeout=FETCH_TIMEOUT_S)
         except Exception as error:  # the result could not be fetched: its worker is gone, or the scheduler
@@ -184,6 +235,7 @@ class DaskExecutor(Executor):
                 return
             exc = _gave_up(task, exc, attempt)
         _resolve(outer, error=exc if isinstance(exc, BaseException) else RuntimeError(str(exc)))
+        self._release(outer, inner)
 
     def _retry(self, outer: Future[StageResult], inner: Any, task: StageTask, priority: int, attempt: int) -> None:
         """At once, under a fresh key: the old key may still name the lost attempt on the scheduler."""
@@ -206,8 +258,9 @@ class DaskExecutor(Executor):
                 where = self.info.get("address") or "?"
                 self._lost = ClusterLostError(f"lost the Dask scheduler at {where}", path=str(where))
                 log.debug("scheduler lost: %r", exc)
-            live = list(self._live)
+            live = [*self._live, *(entry[2] for entry in self._waiting)]
             self._live.clear()
+            self._waiting.clear()
         for outer in live:
             _resolve(outer, error=self._lost)
 
@@ -226,11 +279,14 @@ class DaskExecutor(Executor):
         with self._lock:
             live = dict(self._live)
             self._live.clear()
-        for outer in live:
+            waiting = [entry[2] for entry in self._waiting]
+            self._waiting.clear()
+        for outer in [*live, *waiting]:
             outer.cancel()
-        if live and self.client is not None and self._lost is None:
+        sent = [inner for inner in live.values() if inner is not None]
+        if sent and self.client is not None and self._lost is None:
             with contextlib.suppress(Exception):
-                self.client.cancel(list(live.values()))
+                self.client.cancel(sent)
 
     def close(self) -> None:
         self.cancel_all()

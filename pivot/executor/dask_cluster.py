@@ -31,6 +31,28 @@ def info_line(info: Mapping[str, Any]) -> str:
     return line + (f"; dashboard: {info['dashboard']}" if info.get("dashboard") else "")
 
 
+WINDOW_PER_THREAD = 2  # one task running and one queued behind it on every thread
+
+
+def window_setting(config: Any) -> int | None:
+    """``cluster.window``: how many tasks may be on the scheduler at once (None: size it from the cluster)."""
+    raw = config.get("cluster.window")
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise ConfigError(f"cluster.window {raw!r}: expected a whole number of tasks >= 1 "
+                          f"(or no setting: {WINDOW_PER_THREAD}x the cluster's threads)", path=".pivot/config.yaml")
+    return raw
+
+
+def default_window(client: Any) -> int:
+    """Twice the cluster's threads when the run connects: enough to keep every thread busy while
+    the planner commits, few enough that the scheduler's queue stays short and priorities hold."""
+    workers = client.scheduler_info(n_workers=-1).get("workers", {})
+    threads = sum(int(w.get("nthreads", 0)) for w in workers.values())
+    return max(WINDOW_PER_THREAD, WINDOW_PER_THREAD * threads)
+
+
 def quiet_distributed() -> None:
     for name in ("distributed", "distributed.client", "distributed.core", "distributed.comm", "tornado"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
