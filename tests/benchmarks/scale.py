@@ -51,9 +51,9 @@ def _template() -> pathlib.Path:
 
 
 def _outputs(root: pathlib.Path) -> dict[str, str]:
-    """Digest of every stage output (what the two executors must agree on)."""
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.glob("p*/out/*")) if p.is_file()}
+    """Digest of every declared stage output (what the two executors must agree on)."""
+    declared = (root / st.pipeline / st.out for st in generator.plan(N, pipelines=PIPELINES))
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in declared if p.is_file()}
 
 
 @contextlib.contextmanager
