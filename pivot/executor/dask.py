@@ -246,6 +246,8 @@ class DaskExecutor(Executor):
         """At once, under a fresh key: the old key may still name the lost attempt on the scheduler."""
         self.post(Note("notice", task.stage,
                        message=f"worker lost: retrying {task.stage} (attempt {attempt + 1} of {self.retries + 1})"))
+        with self._lock:
+            self._by_key.pop(str(getattr(inner, "key", "")), None)
         with contextlib.suppress(Exception):
             inner.release()
         self._submit(outer, task, priority, attempt)
@@ -279,8 +281,8 @@ class DaskExecutor(Executor):
     def _on_result(self, event: Any) -> None:
         """On the client's event loop: a worker pushed a finished stage's result; never block."""
         _, msg = event
-        with self._lock:
-            found = self._by_key.get(str(msg.get("key"))) if isinstance(msg, dict) else None
+        # No lock: open() and refresh_code() hold it while they wait on this very event loop.
+        found = self._by_key.get(str(msg.get("key"))) if isinstance(msg, dict) else None
         if found is None:
             return  # another client's task, or already settled
         try:
