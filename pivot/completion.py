@@ -20,7 +20,7 @@ _SKIP_DIRS = frozenset({".venv", ".git", ".pivot", "node_modules", "__pycache__"
 CACHE_VERSION = 1
 # Every key Pivot reads (grep 'config.get(' pivot/); user-set keys are added from the files.
 KNOWN_KEYS = ("cache.dir", "cache.type", "cache.remote", "core.remote", "cluster.address", "cluster.mode",
-              "cluster.retries", "history.keep", "watch.debounce")
+              "cluster.retries", "cluster.window", "history.keep", "watch.debounce")
 
 
 def _root() -> Path | None:

@@ -2,8 +2,7 @@
 
 The same ``run_task`` as the local pool runs on the workers (DESIGN rule 6);
 the Dask key is the task key (stage key + run token, DESIGN rule 12). Each
-distributed future is mirrored by a concurrent.futures.Future that the engine
-waits on.
+distributed future is mirrored by a concurrent.futures.Future the engine waits on.
 
 Nothing here blocks distributed's callback thread: a done-callback only hands
 the future to a thread of our own, which fetches the result with a timeout.
@@ -13,13 +12,23 @@ notice. Losing the scheduler settles every stage still out with one
 ClusterLostError. Nothing is committed before the planner holds a complete
 result, so a retry is always safe. Stage output lines come back through
 distributed's event pub-sub (``Worker.log_event`` -> ``subscribe_topic``).
+
+At most ``window`` tasks are on the scheduler at once (``cluster.window``,
+default twice the cluster's threads): the rest wait here, highest priority
+first, and go out as earlier ones settle. The scheduler is never flooded with
+thousands of tasks, and a stage that became ready late with a long path ahead
+still overtakes the waiting ones. Nothing per stage is kept once it settles.
+Results come back pushed, or gathered as a fallback (pivot.executor.dask_push).
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import os
+import pickle
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
@@ -30,9 +39,9 @@ from pivot.errors import ClusterLostError, ConfigError, StageFailedError
 from pivot.executor import connect
 from pivot.executor import dask_cluster as reach
 from pivot.executor.base import Executor, Note
+from pivot.executor.dask_push import RESULT_TOPIC, run_and_push
 from pivot.executor.live import OUTPUT_TOPIC
 from pivot.executor.task import StageResult, StageTask
-from pivot.executor.worker import run_task
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +54,22 @@ class DaskExecutor(Executor):
     connect_timeout = connect.DEFAULT_TIMEOUT  # config cluster.connect_timeout
 
     def __init__(self, client: Any, *, isolated: bool = False, retries: int = 2, cluster: Any = None,
-                 owns_client: bool = False, dashboard: str | None = None) -> None:
+                 owns_client: bool = False, dashboard: str | None = None, window: int | None = None) -> None:
         super().__init__()
         self.client = client
         self.isolated = isolated
         self.retries = retries
+        self.window = window  # tasks on the scheduler at once; None: sized from the cluster at open()
+        self.peak_out = 0  # the most tasks that were out at once (tests and benchmarks read it)
+        self._waiting: list[tuple[int, int, Future[StageResult], StageTask, int]] = []  # heap, best first
+        self._seq = itertools.count()
+        self._by_key: dict[str, tuple[Future[StageResult], Any]] = {}  # Dask key -> (ours, distributed's)
         self.dashboard = dashboard
         self.info: dict[str, Any] = {}  # the cluster's one-line description, as data (JSON report)
         self._cluster = cluster  # an embedded LocalCluster, closed with the executor
         self._owns_client = owns_client
         self._lock = threading.Lock()
-        self._live: dict[Future[StageResult], Any] = {}  # our future -> its current distributed future
+        self._live: dict[Future[StageResult], Any] = {}  # out on the scheduler: ours -> distributed's (None: sending)
         self._resources: list[Mapping[str, float]] | None = None
         self._target: tuple[Any, int | None, str, Path] | None = None  # connect(): opened at first submit
         self._fetchers = ThreadPoolExecutor(8, thread_name_prefix="pivot-fetch")
@@ -82,7 +96,7 @@ class DaskExecutor(Executor):
             address = str(connect.parse(address, source))  # a malformed address fails now, in one line
         retries = int(retries if retries is not None else config.get("cluster.retries", 2))
         isolated = mode == "isolated" or (mode == "auto" and not reach.inside(cache_url, root))
-        executor = cls(None, isolated=isolated, retries=retries)
+        executor = cls(None, isolated=isolated, retries=retries, window=reach.window_setting(config))
         executor._target = (address, workers, str(project_root), root)
         executor._cache_url = cache_url
         executor.connect_timeout = connect.timeout(config)
@@ -102,12 +116,16 @@ class DaskExecutor(Executor):
                         reach.check_shared(client, root)
                     self.dashboard = reach.dashboard(client)
                     client.subscribe_topic(OUTPUT_TOPIC, self._on_output)
+                    client.subscribe_topic(RESULT_TOPIC, self._on_result)
                     self.info = reach.describe(client, self.isolated, self._cache_url or str(root), self.dashboard)
                 except BaseException:
                     reach.close(client if owns else None, embedded)
                     raise
                 self.client, self._cluster, self._owns_client = client, embedded, owns
                 self.post(Note("notice", message=reach.info_line(self.info)))
+            if self.window is None:
+                self.window = reach.default_window(self.client)
+            self.info["window"] = self.window
             return self.client
 
     def refresh_code(self) -> None:
@@ -135,20 +153,56 @@ class DaskExecutor(Executor):
         if problem is not None:
             outer.set_exception(StageFailedError(problem, stage=task.stage))
             return outer
-        self._submit(outer, task, priority, attempt=0)
+        with self._lock:
+            heapq.heappush(self._waiting, (-priority, next(self._seq), outer, task, priority))
+        self._pump()
         return outer
+
+    def _pump(self) -> None:
+        """Send the best waiting tasks while the window has room (any thread)."""
+        while True:
+            with self._lock:
+                if not self._waiting or (self._lost is None and len(self._live) >= (self.window or 1)):
+                    return
+                _, _, outer, task, priority = heapq.heappop(self._waiting)
+                if outer.done():
+                    continue  # cancelled while it waited
+                if self._lost is None:
+                    self._live[outer] = None  # the slot is taken before the (slow) submit
+                    self.peak_out = max(self.peak_out, len(self._live))
+            if self._lost is not None:
+                _resolve(outer, error=self._lost)
+                continue
+            self._submit(outer, task, priority, attempt=0)
+
+    def _release(self, outer: Future[StageResult], inner: Any) -> None:
+        """The stage settled: free its slot and the scheduler's copy of its result, send the next."""
+        with self._lock:
+            if self._live.get(outer) is inner:
+                del self._live[outer]
+            self._by_key.pop(str(getattr(inner, "key", "")), None)
+        with contextlib.suppress(Exception):
+            inner.release()
+        self._pump()
 
     def _submit(self, outer: Future[StageResult], task: StageTask, priority: int, attempt: int) -> None:
         key = task.task_key if attempt == 0 else f"{task.task_key}-retry{attempt}"
         try:
-            inner = self.client.submit(run_task, task, key=key, pure=False, priority=priority,
+            inner = self.client.submit(run_and_push, task, key, key=key, pure=False, priority=priority,
                                        resources=dict(task.resources) or None)
         except Exception as exc:  # the client is closed or reconnecting
             self._lose(exc)
             _resolve(outer, error=self._lost or exc)
             return
         with self._lock:
-            self._live[outer] = inner
+            kept = outer in self._live  # not cancelled (cancel_all) or settled (scheduler lost) meanwhile
+            if kept:
+                self._live[outer] = inner
+                self._by_key[key] = (outer, inner)
+        if not kept:
+            with contextlib.suppress(Exception):
+                self.client.cancel([inner])
+            return
         self._watch(outer, inner, task, priority, attempt)
 
     def _watch(self, outer: Future[StageResult], inner: Any, task: StageTask, priority: int, attempt: int) -> None:
@@ -160,8 +214,9 @@ class DaskExecutor(Executor):
         """On our own thread: mirror the outcome, or retry after a worker loss."""
         from distributed.scheduler import KilledWorker
 
-        if outer.done():
-            return  # cancelled meanwhile
+        if outer.done():  # its result was pushed (dask_push), or it was cancelled meanwhile
+            self._release(outer, inner)
+            return
         status = inner.status
         if status not in ("finished", "error", "cancelled"):  # its result was lost and is being recomputed
             self._watch(outer, inner, task, priority, attempt)
@@ -169,6 +224,7 @@ class DaskExecutor(Executor):
         try:
             if status == "finished":
                 _resolve(outer, result=inner.result(timeout=FETCH_TIMEOUT_S))
+                self._release(outer, inner)
                 return
             exc = None if status == "cancelled" else inner.exception(timeout=FETCH_TIMEOUT_S)
         except Exception as error:  # the result could not be fetched: its worker is gone, or the scheduler
@@ -182,13 +238,16 @@ class DaskExecutor(Executor):
             if attempt < self.retries:
                 self._retry(outer, inner, task, priority, attempt + 1)
                 return
-            exc = _gave_up(task, exc, attempt)
+            exc = reach.gave_up(task, exc, attempt)
         _resolve(outer, error=exc if isinstance(exc, BaseException) else RuntimeError(str(exc)))
+        self._release(outer, inner)
 
     def _retry(self, outer: Future[StageResult], inner: Any, task: StageTask, priority: int, attempt: int) -> None:
         """At once, under a fresh key: the old key may still name the lost attempt on the scheduler."""
         self.post(Note("notice", task.stage,
                        message=f"worker lost: retrying {task.stage} (attempt {attempt + 1} of {self.retries + 1})"))
+        with self._lock:
+            self._by_key.pop(str(getattr(inner, "key", "")), None)
         with contextlib.suppress(Exception):
             inner.release()
         self._submit(outer, task, priority, attempt)
@@ -206,8 +265,10 @@ class DaskExecutor(Executor):
                 where = self.info.get("address") or "?"
                 self._lost = ClusterLostError(f"lost the Dask scheduler at {where}", path=str(where))
                 log.debug("scheduler lost: %r", exc)
-            live = list(self._live)
+            live = [*self._live, *(entry[2] for entry in self._waiting)]
             self._live.clear()
+            self._waiting.clear()
+            self._by_key.clear()
         for outer in live:
             _resolve(outer, error=self._lost)
 
@@ -217,20 +278,33 @@ class DaskExecutor(Executor):
         if isinstance(msg, dict) and msg.get("run") in self._runs:
             self.post(Note("output", str(msg.get("stage", "")), str(msg.get("stream", "")), str(msg.get("line", ""))))
 
-    def _forget(self, done: set[Future[StageResult]]) -> None:
-        with self._lock:
-            for future in done:
-                self._live.pop(future, None)
+    def _on_result(self, event: Any) -> None:
+        """On the client's event loop: a worker pushed a finished stage's result; never block."""
+        _, msg = event
+        # No lock: open() and refresh_code() hold it while they wait on this very event loop.
+        found = self._by_key.get(str(msg.get("key"))) if isinstance(msg, dict) else None
+        if found is None:
+            return  # another client's task, or already settled
+        try:
+            result = pickle.loads(msg["result"])
+        except Exception:  # the gather in _settle still settles it
+            return
+        if isinstance(result, StageResult):  # its slot is freed when the scheduler says it finished (_settle)
+            _resolve(found[0], result=result)
 
     def cancel_all(self) -> None:
         with self._lock:
             live = dict(self._live)
             self._live.clear()
-        for outer in live:
+            waiting = [entry[2] for entry in self._waiting]
+            self._waiting.clear()
+            self._by_key.clear()
+        for outer in [*live, *waiting]:
             outer.cancel()
-        if live and self.client is not None and self._lost is None:
+        sent = [inner for inner in live.values() if inner is not None]
+        if sent and self.client is not None and self._lost is None:
             with contextlib.suppress(Exception):
-                self.client.cancel(list(live.values()))
+                self.client.cancel(sent)
 
     def close(self) -> None:
         self.cancel_all()
@@ -238,15 +312,15 @@ class DaskExecutor(Executor):
         if self.client is not None and self._lost is None:
             with contextlib.suppress(Exception):
                 self.client.unsubscribe_topic(OUTPUT_TOPIC)
+                self.client.unsubscribe_topic(RESULT_TOPIC)
         if self._lost is not None:
             reach.quiet_distributed()  # its own log lines about the lost connection say nothing more
         reach.close(self.client if self._owns_client else None, self._cluster)
         self.client = self._cluster = None
 
     def describe(self) -> str:
-        mode = "isolated" if self.isolated else "shared"
         where = self.info.get("address") or "not connected"
-        return f"dask ({where}, {mode} cache)"
+        return f"dask ({where}, {'isolated' if self.isolated else 'shared'} cache)"
 
     def _resource_problem(self, task: StageTask) -> str | None:
         """Fail fast, instead of waiting forever, when no worker offers what the stage needs."""
@@ -258,11 +332,7 @@ class DaskExecutor(Executor):
                 self._resources = [w.get("resources") or {} for w in workers.values()]
             if any(all(offer.get(k, 0) >= v for k, v in task.resources.items()) for offer in self._resources):
                 return None
-        offered = sorted({f"{k}={v:g}" for offer in self._resources or [] for k, v in offer.items()})
-        wanted = ",".join(f"{k}={v:g}" for k, v in sorted(task.resources.items()))
-        return (f"stage {task.stage!r} needs resources {wanted}, which no worker of the cluster offers "
-                f"(offered: {', '.join(offered) or 'none'}); start workers with `dask worker --resources "
-                f"\"{wanted}\"` (cluster/start.sh --resources) or change the stage's resources")
+        return reach.no_worker_offers(task, self._resources or [])
 
 
 def _resolve(outer: Future[StageResult], *, result: StageResult | None = None, error: BaseException | None = None) -> None:
@@ -274,12 +344,3 @@ def _resolve(outer: Future[StageResult], *, result: StageResult | None = None, e
             outer.set_result(result)
     except InvalidStateError:
         pass  # cancelled by cancel_all while the result was on its way
-
-
-def _gave_up(task: StageTask, exc: BaseException | None, attempt: int) -> StageFailedError:
-    tried = (attempt + 1) * (1 + int(getattr(exc, "allowed_failures", 0)))  # the scheduler may retry too
-    last = getattr(getattr(exc, "last_worker", None), "address", "unknown")
-    return StageFailedError(
-        f"stage {task.stage!r}: the Dask worker running it died, {tried} time(s) ({type(exc).__name__}; last on "
-        f"{last}: see that worker's log, e.g. for running out of memory); nothing was recorded. "
-        "Retries after a worker loss: cluster.retries in .pivot/config.yaml", stage=task.stage)

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pivot.errors import ConfigError
+from pivot.errors import ConfigError, StageFailedError
+from pivot.executor.task import StageTask
 
 
 def describe(client: Any, isolated: bool, cache: str, dashboard: str | None) -> dict[str, Any]:
@@ -29,6 +30,28 @@ def info_line(info: Mapping[str, Any]) -> str:
     line = (f"dask cluster {info['address']}: {info['workers']} worker(s), {info['threads']} thread(s), "
             f"{info['cache']} cache ({info['cache_url']})")
     return line + (f"; dashboard: {info['dashboard']}" if info.get("dashboard") else "")
+
+
+WINDOW_PER_THREAD = 2  # one task running and one queued behind it on every thread
+
+
+def window_setting(config: Any) -> int | None:
+    """``cluster.window``: how many tasks may be on the scheduler at once (None: size it from the cluster)."""
+    raw = config.get("cluster.window")
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise ConfigError(f"cluster.window {raw!r}: expected a whole number of tasks >= 1 "
+                          f"(or no setting: {WINDOW_PER_THREAD}x the cluster's threads)", path=".pivot/config.yaml")
+    return raw
+
+
+def default_window(client: Any) -> int:
+    """Twice the cluster's threads when the run connects: enough to keep every thread busy while
+    the planner commits, few enough that the scheduler's queue stays short and priorities hold."""
+    workers = client.scheduler_info(n_workers=-1).get("workers", {})
+    threads = sum(int(w.get("nthreads", 0)) for w in workers.values())
+    return max(WINDOW_PER_THREAD, WINDOW_PER_THREAD * threads)
 
 
 def quiet_distributed() -> None:
@@ -108,3 +131,19 @@ def check_shared(client: Any, root: Path) -> None:
             "use a shared filesystem, or set cache.dir in .pivot/config.yaml to a location every worker "
             "reaches (s3://... or a shared folder outside the project) for isolated mode", path=str(root))
 
+
+def no_worker_offers(task: StageTask, offers: list[Mapping[str, float]]) -> str:
+    offered = sorted({f"{k}={v:g}" for offer in offers for k, v in offer.items()})
+    wanted = ",".join(f"{k}={v:g}" for k, v in sorted(task.resources.items()))
+    return (f"stage {task.stage!r} needs resources {wanted}, which no worker of the cluster offers "
+            f"(offered: {', '.join(offered) or 'none'}); start workers with `dask worker --resources "
+            f"\"{wanted}\"` (cluster/start.sh --resources) or change the stage's resources")
+
+
+def gave_up(task: StageTask, exc: BaseException | None, attempt: int) -> StageFailedError:
+    tried = (attempt + 1) * (1 + int(getattr(exc, "allowed_failures", 0)))  # the scheduler may retry too
+    last = getattr(getattr(exc, "last_worker", None), "address", "unknown")
+    return StageFailedError(
+        f"stage {task.stage!r}: the Dask worker running it died, {tried} time(s) ({type(exc).__name__}; last on "
+        f"{last}: see that worker's log, e.g. for running out of memory); nothing was recorded. "
+        "Retries after a worker loss: cluster.retries in .pivot/config.yaml", stage=task.stage)

@@ -59,17 +59,19 @@ def _width(m: int) -> int:
     return max(1, min(8, (m - 2) // 4))
 
 
-def plan(n: int, style: str = "shell") -> list[Stage]:
-    """All stages in a valid execution order (pipelines p0..p9, positions ascending)."""
-    if n % N_PIPELINES or n < 3 * N_PIPELINES:
-        raise ValueError(f"N must be a multiple of {N_PIPELINES} and >= 30, got {n}")
+def plan(n: int, style: str = "shell", pipelines: int = N_PIPELINES) -> list[Stage]:
+    """All stages in a valid execution order (pipelines p0..p9, positions ascending).
+
+    ``pipelines``: how many sub-pipelines share the N stages (the scale scenario uses 50)."""
+    if n % pipelines or n < 3 * pipelines:
+        raise ValueError(f"N must be a multiple of {pipelines} and >= {3 * pipelines}, got {n}")
     if style not in ("shell", "mixed"):
         raise ValueError(f"style must be shell or mixed, got {style}")
-    m = n // N_PIPELINES
-    fanins = [_fanin_out(k, m) for k in range(N_PIPELINES - 1)]
+    m = n // pipelines
+    fanins = [_fanin_out(k, m) for k in range(pipelines - 1)]
     stages: list[Stage] = []
-    for k in range(N_PIPELINES):
-        extra = tuple(f"../p{j}/{o}" for j, o in enumerate(fanins)) if k == N_PIPELINES - 1 else ()
+    for k in range(pipelines):
+        extra = tuple(f"../p{j}/{o}" for j, o in enumerate(fanins)) if k == pipelines - 1 else ()
         stages.extend(_plan_pipeline(k, m, style, extra))
     assert len(stages) == n, (len(stages), n)
     return stages

@@ -71,6 +71,8 @@ def _notes(row: Row) -> str:
                        f"({cpu[0] / cpu[1]:.2f}x)")
     if isinstance(e.get("per_stage_overhead_ms"), float):
         out.append(f"Pivot's per-stage overhead over raw submit: {e['per_stage_overhead_ms']:.1f} ms")
+    if isinstance(e.get("note"), str):
+        out.append(str(e["note"]))
     return "; ".join(out)
 
 
@@ -134,6 +136,14 @@ def _within_target(rows: Sequence[Row], rid: str, n: int | None, factor: float) 
             f"{k:.2f}x (Pivot {row.pivot.wall.median:.3f} s, {row.base_label} {row.base.wall.median:.3f} s)")
 
 
+def _ran_target(rows: Sequence[Row], rid: str, n: int) -> Verdict:
+    """It ran to completion and its check (same outputs) held; the detail shows time and client RSS."""
+    row = _find(rows, rid, n)
+    if row is None or row.pivot.wall is None or row.pivot.rss is None:
+        return _why_missing(row, f"{rid} at {n}")
+    return ("PASS", f"{row.pivot.wall.median:.1f} s, client peak RSS {row.pivot.rss.high:.0f} MB")
+
+
 def _leaf_target(rows: Sequence[Row]) -> Verdict:
     for r in sorted((r for r in rows if r.id == "leaf_params"), key=lambda r: -(r.n or 0)):
         noop = _find(rows, "noop_repro", r.n)
@@ -188,6 +198,8 @@ TARGETS: list[tuple[str, Callable[[Sequence[Row]], Verdict]]] = [
     ("`repro --cluster local` ≤ 1.25x raw client.submit at 1,000 stages", lambda r: _within_target(r, "dask", 1000, 1.25)),
     ("isolated workers, cache on S3 (moto) ≤ 1.3x shared cache, same cluster, 500 stages",
      lambda r: _within_target(r, "isolated_s3", 500, 1.3)),
+    ("5,000 stages in 50 sub-pipelines on `--cluster` (2 workers) = the local executor's outputs",
+     lambda r: _ran_target(r, "scale", 5000)),
     ("no-op status at 5,000 stages ≤ 0.6 s", lambda r: _abs_target(r, "noop_status", 5000, 0.6)),
     ("no-op repro at 5,000 stages ≤ 0.6 s", lambda r: _abs_target(r, "noop_repro", 5000, 0.6)),
 ]

@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.benchmarks import dvc_env, micro, profiling, remote, report, scenarios
+from tests.benchmarks import dvc_env, micro, profiling, remote, report, scale, scenarios
 from tests.benchmarks.common import REPO, WORK, Config, Row, log
 from tests.benchmarks.scenarios import Projects
 
 GROUPS = ("startup", "fresh", "noop_status", "noop_repro", "leaf_params", "root_input", "cluster",
-          "mixed", "heavy_imports", "hash", "dask", "push_pull", "profile", "isolated_s3")
+          "mixed", "heavy_imports", "hash", "dask", "scale", "push_pull", "profile", "isolated_s3")
 RESULTS = WORK / "results.json"
 
 
@@ -127,6 +127,8 @@ def collect(cfg: Config) -> tuple[list[Row], list[dict[str, object]]]:
         rows.append(micro.hashing(cfg))
     if cfg.wants("dask"):
         rows.append(micro.dask_overhead(cfg, projects))
+    if cfg.wants("scale") and not cfg.quick:
+        rows.append(scale.scale(cfg))
     if cfg.wants("push_pull"):
         rows += remote.push_pull(cfg)
     if cfg.wants("isolated_s3"):
