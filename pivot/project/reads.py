@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -22,8 +23,10 @@ class Recording:
     files: set[str] = field(default_factory=set)
     folders: set[str] = field(default_factory=set)
     unnamed: bool = False  # a read by descriptor: what was read is unknown
+    thread: int = field(default_factory=threading.get_ident)  # the loading thread
 
 
+_PSEUDO = ("/proc/", "/sys/", "/dev/")
 _active: list[Recording] = []
 _paused = 0
 _installed = False
@@ -49,7 +52,13 @@ def _hook(event: str, args: tuple[object, ...]) -> None:
     else:
         return
     name = _name(target)
+    # Another thread's reads of kernel pseudo-files are a monitor's (distributed samples
+    # /proc every few hundred ms in a process with a Dask client), not the load's: they
+    # would change every time and make every load a miss. Its other reads stay recorded.
+    foreign_noise = name is not None and name.startswith(_PSEUDO) and threading.get_ident()
     for rec in _active:
+        if foreign_noise and foreign_noise != rec.thread:
+            continue
         if name is None:
             rec.unnamed = True
         else:

@@ -232,3 +232,10 @@ def test_a_project_from_before_the_cache_ignores_it_in_git(ran: Path) -> None:
     _same(ran)
     lines = ignore.read_text().splitlines()
     assert lines.count(f"/{loadcache.CACHE_FILE}") == 1, lines
+
+
+def test_a_live_dask_client_does_not_defeat_the_cache(ran: Path, dask_client: object) -> None:
+    """distributed's monitor thread reads /proc every few hundred ms in a process with a client
+    (a notebook kernel): those reads are not the load's, or every load would be a miss."""
+    assert not _same(ran)
+    assert _same(ran)
