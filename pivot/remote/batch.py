@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pivot.cache.layout import object_key
+from pivot.cache.layout import FILES, object_key, parse_object_key
 from pivot.cache.odb import ObjectStore
 from pivot.digest import Digest, hash_bytes
 from pivot.errors import CorruptObjectError
@@ -29,6 +29,8 @@ T = TypeVar("T")
 INLINE = 64 << 20  # up to this size an object is read once, hashed and sent from memory
 BIG = 8 << 20  # objects above this size also take a slot of the smaller "big" semaphore
 _READ_IN_THREAD = 1 << 20  # reads and hashes above this size leave the event loop
+WHOLE_TREE = 128  # beyond this many wanted "xx/" folders (of 256), one listing of them all
+FEW = 8  # up to this many digests, the store's own checks (one HEAD each) are cheaper
 
 
 def async_fs(odb: ObjectStore) -> Any | None:
@@ -44,6 +46,40 @@ def async_fs(odb: ObjectStore) -> Any | None:
 def where(odb: ObjectStore, d: Digest) -> str:
     """The object's path in the store's filesystem (what the store's own reads and writes use)."""
     return odb._remote(object_key(d))
+
+
+def list_present(fs: Any, odb: ObjectStore, wanted: set[Digest], jobs: int) -> set[Digest]:
+    """Which of ``wanted`` an S3 store holds, by listing: each wanted ``xx/`` folder under a
+    server-side prefix (concurrently; an empty one costs one LIST, not LIST + HEAD), or the
+    whole ``files/<algo>/`` tree when most folders are wanted anyway."""
+    from fsspec.asyn import sync
+
+    heads: dict[str, set[str]] = {}
+    for d in wanted:
+        heads.setdefault(d.algo, set()).add(d.hex[:2])
+    listings = [(odb._remote(f"{FILES}/{algo}"), "" if len(hs) > WHOLE_TREE else f"{h}/")
+                for algo, hs in heads.items() for h in (sorted(hs) if len(hs) <= WHOLE_TREE else [""])]
+
+    async def all_listings() -> list[list[str]]:
+        sem = asyncio.Semaphore(max(1, jobs))
+
+        async def one(root: str, prefix: str) -> list[str]:
+            async with sem:
+                try:
+                    return list(await aretry(lambda: fs._find(root, prefix=prefix)))
+                except FileNotFoundError:
+                    return []
+
+        return list(await asyncio.gather(*(one(r, p) for r, p in listings)))
+
+    present: set[Digest] = set()
+    for names in sync(fs.loop, all_listings):
+        for name in names:
+            try:  # ".../files/<algo>/<xx>/<rest>": anything else there is not an object
+                present.add(parse_object_key("/".join([FILES, *name.rsplit("/", 3)[-3:]])))
+            except ValueError:
+                continue
+    return wanted & present
 
 
 def pool_options(url: str, options: Mapping[str, Any], jobs: int) -> dict[str, Any]:

@@ -26,7 +26,16 @@ from pivot.cache.odb import ObjectStore
 from pivot.cache.run_cache import RunRecord
 from pivot.digest import Digest, hash_bytes
 from pivot.errors import CorruptObjectError
-from pivot.remote.batch import Batch, async_fs, get_object, pool_options, put_object, where
+from pivot.remote.batch import (
+    FEW,
+    Batch,
+    async_fs,
+    get_object,
+    list_present,
+    pool_options,
+    put_object,
+    where,
+)
 from pivot.remote.progress import NoProgress, Progress
 from pivot.remote.retry import Failure, KillSwitch, failure, retry
 from pivot.safepath import UnsafePathError
@@ -82,9 +91,13 @@ class Remote:
         todo = {d for d in ds if not (use_index and self.known(d))}
         if not todo:
             return set()
-        # One call for the whole set: the store lists each "xx/" folder wanted (concurrently),
-        # or the whole tree when most folders are wanted anyway (a few pages of 1,000 keys).
-        present = retry(lambda: self.odb.exists_many(todo))
+        # One call for the whole set: each "xx/" folder wanted is listed (concurrently), or the
+        # whole tree when most folders are wanted anyway (a few pages of 1,000 keys).
+        fs = async_fs(self.odb)
+        if fs is not None and "s3" in fs.protocol and len(todo) > FEW:
+            present = list_present(fs, self.odb, todo, jobs)
+        else:
+            present = retry(lambda: self.odb.exists_many(todo))
         self.remember(present)
         return todo - present
 
