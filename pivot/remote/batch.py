@@ -157,7 +157,10 @@ async def get_object(fs: Any, source: str, local: ObjectStore, d: Digest, tmp_di
         size = tmp.stat().st_size
         if await _off_loop(lambda: hash_file(tmp), size) != d:
             raise CorruptObjectError(f"object {object_key(d)} on {url} is corrupt", path=object_key(d))
-        await _off_loop(lambda: commit_local(local, tmp, d), size)
+        if local.is_local:
+            await _off_loop(lambda: commit_local(local, tmp, d), size)
+        else:  # a cache on a URL (refetch on a cluster): its own calls must not run on this loop
+            await asyncio.to_thread(local.put_file, tmp, d)
         return size
     finally:
         tmp.unlink(missing_ok=True)

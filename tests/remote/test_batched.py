@@ -169,3 +169,21 @@ def test_pool_options_size_the_s3_connection_pool() -> None:
     mine = pool_options("s3://b/c", {"config_kwargs": {"max_pool_connections": 8}}, 64)
     assert mine["config_kwargs"] == {"max_pool_connections": 8}  # the user's choice wins
     assert pool_options("gs://b/c", {"x": 1}, 64) == {"x": 1}
+
+
+def test_download_into_a_cache_that_is_itself_on_s3(tmp_path: Path, s3_bucket: str) -> None:
+    """refetch on a cluster: the "local" cache is a URL; its writes must leave the event loop."""
+    import boto3
+
+    from pivot.cache.odb import ObjectStore
+    from pivot.remote.store import Remote
+    from pivot.state import MemoryState
+
+    other = f"pivot-cache-{tmp_path.name[-8:].lower().replace('_', '-')}"
+    boto3.client("s3").create_bucket(Bucket=other)
+    source = Remote("origin", f"{s3_bucket}/c", MemoryState())
+    blobs = [f"blob {i}\n".encode() * (i + 1) for i in range(12)] + [b"x" * (2 << 20)]
+    digests = [source.odb.put_bytes(b) for b in blobs]
+    cache = ObjectStore(f"s3://{other}/cache", storage_options={"use_listings_cache": False})
+    assert source.download(cache, digests, tmp_path / "tmp") == []
+    assert all(cache.get_bytes(d) == b for d, b in zip(digests, blobs, strict=True))
