@@ -160,10 +160,21 @@ async def get_object(fs: Any, source: str, local: ObjectStore, d: Digest, tmp_di
         if local.is_local:
             await _off_loop(lambda: commit_local(local, tmp, d), size)
         else:  # a cache on a URL (refetch on a cluster): its own calls must not run on this loop
-            await asyncio.to_thread(local.put_file, tmp, d)
+            await asyncio.get_running_loop().run_in_executor(_store_pool(), local.put_file, tmp, d)
         return size
     finally:
         tmp.unlink(missing_ok=True)
+
+
+_STORE_POOL: list[cf.ThreadPoolExecutor] = []
+
+
+def _store_pool() -> cf.ThreadPoolExecutor:
+    """Threads for a store's own blocking calls. Not the loop's default executor: those calls wait
+    on this loop, which itself needs that executor (DNS lookups); sharing it deadlocked."""
+    if not _STORE_POOL:
+        _STORE_POOL.append(cf.ThreadPoolExecutor(8, thread_name_prefix="pivot-store"))
+    return _STORE_POOL[0]
 
 
 def commit_local(local: ObjectStore, tmp: Path, d: Digest) -> None:
