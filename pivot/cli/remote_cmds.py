@@ -51,7 +51,7 @@ def _print_transfer(report: Any, verb: str, as_json: bool) -> None:
 
 def _transfer_options(func: Any) -> Any:
     func = click.option("--json", "as_json", is_flag=True, help="Print JSON only.")(func)
-    func = click.option("-j", "--jobs", type=int, default=None, help="Parallel transfers (default 16).")(func)
+    func = click.option("-j", "--jobs", type=int, default=None, help="Transfers in flight (default 32).")(func)
     func = click.option("-r", "--remote", default=None, help="Remote name (default: core.remote).")(func)
     return click.argument("targets", nargs=-1)(func)
 

@@ -13,9 +13,8 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pivot.api.session import Targets, find_root, session, target_list
 from pivot.cache.odb import ObjectStore
 from pivot.cache.run_cache import RunRecord
 from pivot.digest import Digest
@@ -25,6 +24,9 @@ from pivot.pool import pool_map
 from pivot.remote.store import Remote
 from pivot.safepath import UnsafePathError
 from pivot.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pivot.api.session import Targets
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +70,11 @@ def all_locks(ws: Workspace) -> list[Any]:
 def open_selection(targets: Targets, root: str | os.PathLike[str] | None,
           cwd: str | os.PathLike[str] | None) -> Iterator[tuple[Workspace, Selection]]:
     from pivot.project import tracked
+    from pivot.project.root import find_root
 
-    wanted = target_list(targets)
-    if not wanted:  # everything: no need to import the pipelines
-        ws = Workspace(Path(root).resolve() if root is not None else find_root(cwd))
+    wanted = [targets] if isinstance(targets, str) else list(targets or [])
+    if not wanted:  # everything: no need to import the pipelines (nor the session machinery)
+        ws = Workspace(Path(root).resolve() if root is not None else find_root(Path(cwd or Path.cwd())))
         items = [Item(t.path, t.digest, t.is_dir) for t in tracked.find_all(ws.root)]
         locks = all_locks(ws)
         items += [Item(o.path, o.digest, o.is_dir) for lock in locks for o in lock.outs]
@@ -80,6 +83,8 @@ def open_selection(targets: Targets, root: str | os.PathLike[str] | None,
         finally:
             ws.close()
         return
+    from pivot.api.session import session
+
     with session(root, cwd) as s:
         yield s.ws, _select(s, wanted)
 

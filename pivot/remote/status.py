@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pivot.api.session import Targets
 from pivot.remote.config import resolve
 from pivot.remote.plan import plan_fetch, plan_push
 from pivot.remote.select import open_selection
 from pivot.remote.store import DEFAULT_JOBS
+
+if TYPE_CHECKING:
+    from pivot.api.session import Targets
 
 
 @dataclass

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,16 @@ from pivot.cache.odb import ObjectStore
 from pivot.cache.run_cache import RunRecord
 from pivot.digest import Digest, hash_bytes
 from pivot.errors import CorruptObjectError
-from pivot.pool import pool_map
+from pivot.remote.batch import (
+    FEW,
+    Batch,
+    async_fs,
+    get_object,
+    list_present,
+    pool_options,
+    put_object,
+    where,
+)
 from pivot.remote.progress import NoProgress, Progress
 from pivot.remote.retry import Failure, KillSwitch, failure, retry
 from pivot.safepath import UnsafePathError
@@ -37,9 +46,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 INDEX_PREFIX = "remote:"
 EPOCH_RECORD = "meta/gc-epoch"  # rewritten by every remote gc: other clones' indexes go stale
-BATCH = 128  # digests per existence check: at most 128 "xx/" folders, so listings stay per folder
 SMALL = 8 << 20  # objects up to this size are read, verified and sent in one PUT
-DEFAULT_JOBS = 16
+DEFAULT_JOBS = 32  # requests in flight (async stores) or threads (the others)
+MAX_JOBS = 128  # connections an S3 client may keep open
 
 
 class Remote:
@@ -50,7 +59,7 @@ class Remote:
         self.state = state
         # Listings are re-read before every use anyway; a cached one could hide an object
         # another process (or this one) wrote since, so remotes keep none.
-        options = {"use_listings_cache": False, **(storage_options or {})}
+        options = pool_options(url, {"use_listings_cache": False, **(storage_options or {})}, MAX_JOBS)
         self.odb = ObjectStore(url, storage_options=options)
         self._prefix = f"{INDEX_PREFIX}{name}:"
 
@@ -79,13 +88,18 @@ class Remote:
     # -- existence ------------------------------------------------------------
     def missing(self, ds: Iterable[Digest], *, jobs: int = DEFAULT_JOBS, use_index: bool = True) -> set[Digest]:
         """The digests the remote does not hold, checked in listing batches, concurrently."""
-        todo = sorted({d for d in ds if not (use_index and self.known(d))})
-        batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
-        present: set[Digest] = set()
-        for found in pool_map(lambda b: retry(lambda: self.odb.exists_many(b)), batches, jobs):
-            present |= found
+        todo = {d for d in ds if not (use_index and self.known(d))}
+        if not todo:
+            return set()
+        # One call for the whole set: each "xx/" folder wanted is listed (concurrently), or the
+        # whole tree when most folders are wanted anyway (a few pages of 1,000 keys).
+        fs = async_fs(self.odb)
+        if fs is not None and "s3" in fs.protocol and len(todo) > FEW:
+            present = list_present(fs, self.odb, todo, jobs)
+        else:
+            present = retry(lambda: self.odb.exists_many(todo))
         self.remember(present)
-        return set(todo) - present
+        return todo - present
 
     def available(self, d: Digest, is_dir: bool) -> bool:
         """Asks the remote itself (no index): what CI's ``verify --allow-missing`` relies on."""
@@ -97,6 +111,17 @@ class Remote:
     def upload(self, local: ObjectStore, ds: Iterable[Digest], *, jobs: int = DEFAULT_JOBS,
                progress: Progress | None = None) -> list[Failure]:
         kill = KillSwitch()
+        fs = async_fs(self.odb)
+        if fs is not None and local.is_local:
+            batch = Batch(fs.loop, jobs, max(2, jobs // 8))
+
+            def submit(d: Digest) -> Future[int]:
+                path = local.local_path(d)
+                assert path is not None
+                target = where(self.odb, d)
+                return batch.submit(lambda: put_object(fs, target, path, d), _size(path))
+
+            return self._collect(submit, ds, progress, kill)
 
         def one(d: Digest) -> int:
             size = retry(lambda: self._put_one(local, d))
@@ -119,6 +144,15 @@ class Remote:
     def download(self, local: ObjectStore, ds: Iterable[Digest], tmp_dir: Path, *,
                  jobs: int = DEFAULT_JOBS, progress: Progress | None = None) -> list[Failure]:
         tmp_dir.mkdir(parents=True, exist_ok=True)
+        fs = async_fs(self.odb)
+        if fs is not None:
+            batch = Batch(fs.loop, jobs, max(2, jobs // 8))
+
+            def submit(d: Digest) -> Future[int]:
+                source = where(self.odb, d)
+                return batch.submit(lambda: get_object(fs, source, local, d, tmp_dir, self.url))
+
+            return self._collect(submit, ds, progress)
         return self._run(lambda d: retry(lambda: self._get_one(local, d, tmp_dir)), ds, jobs, progress)
 
     def _get_one(self, local: ObjectStore, d: Digest, tmp_dir: Path) -> int:
@@ -140,25 +174,33 @@ class Remote:
     def _run(self, fn: Callable[[Digest], int], ds: Iterable[Digest], jobs: int,
              progress: Progress | None) -> list[Failure]:
         """Run ``fn`` over the digests; remember successes in the index as they complete."""
+        items = sorted(set(ds))
+        if not items:
+            return []
+        with ThreadPoolExecutor(max(1, min(jobs, len(items)))) as pool:
+            return self._collect(lambda d: pool.submit(fn, d), items, progress)
+
+    def _collect(self, submit: Callable[[Digest], Future[int]], ds: Iterable[Digest],
+                 progress: Progress | None, kill: KillSwitch | None = None) -> list[Failure]:
+        """Submit every digest, then take results on this thread as they complete: progress,
+        failures, and the index (the state DB is written from this thread only)."""
         bar = progress or NoProgress()
         failures: list[Failure] = []
         done: list[Digest] = []
-        items = sorted(set(ds))
-        if not items:
-            return failures
-        with ThreadPoolExecutor(max(1, min(jobs, len(items)))) as pool:
-            futures = {pool.submit(fn, d): d for d in items}
-            for fut in as_completed(futures):
-                d = futures[fut]
-                try:
-                    bar.advance(fut.result())
-                    done.append(d)
-                except Exception as exc:  # reported per object, the others carry on
-                    failures.append(failure(d, exc, self.url))
-                    bar.advance(0)
-                if len(done) >= 64:  # the state DB is written from this thread only
-                    self.remember(done)
-                    done.clear()
+        futures = {submit(d): d for d in sorted(set(ds))}
+        for fut in as_completed(futures):
+            d = futures[fut]
+            try:
+                bar.advance(fut.result())
+                done.append(d)
+                if kill is not None:
+                    kill.tick()
+            except Exception as exc:  # reported per object, the others carry on
+                failures.append(failure(d, exc, self.url))
+                bar.advance(0)
+            if len(done) >= 64:
+                self.remember(done)
+                done.clear()
         self.remember(done)
         return failures
 
@@ -197,3 +239,10 @@ class Remote:
         self.forget_all()
 
 
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reported by the transfer itself

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pivot.api.data import checkout
-from pivot.api.session import Targets, target_list
 from pivot.errors import CacheError, CorruptObjectError
 from pivot.pool import pool_map
 from pivot.remote.config import resolve_or_cache
@@ -21,6 +19,9 @@ from pivot.remote.retry import Failure
 from pivot.remote.select import Expanded, Selection, open_selection, sizes
 from pivot.remote.store import DEFAULT_JOBS, Remote
 from pivot.workspace import Workspace
+
+if TYPE_CHECKING:  # the session machinery is imported only by the verbs that need it
+    from pivot.api.session import Targets
 
 
 @dataclass
@@ -119,6 +120,9 @@ def pull(targets: Targets = None, *, all_history: bool = False, remote: str | No
          progress: Progress | None = None, root: str | os.PathLike[str] | None = None,
          cwd: str | os.PathLike[str] | None = None) -> TransferReport:
     """fetch + checkout. Only verified objects reach the cache, so only they reach the workspace."""
+    from pivot.api.data import checkout
+    from pivot.api.session import target_list
+
     with open_selection(targets, root, cwd) as (ws, sel):
         project = ws.root
         r = resolve_or_cache(ws, remote)  # None: the cache is the remote, only the checkout is left

@@ -107,11 +107,11 @@ def _why_missing(row: Row | None, what: str) -> Verdict:
     return ("N/A", f"error: {err}" if err else f"{what}: no figure")
 
 
-def _ratio_target(rows: Sequence[Row], rid: str, n: int, need: float) -> Verdict:
+def _ratio_target(rows: Sequence[Row], rid: str, n: int | None, need: float) -> Verdict:
     row = _find(rows, rid, n)
     rt = row_ratio(row) if row else None
     if row is None or rt is None or row.pivot.wall is None:
-        return _why_missing(row, f"{rid} at {n}")
+        return _why_missing(row, f"{rid} at {n}" if n else rid)
     note = " (vs extrapolated DVC)" if row.base and row.base.note else ""
     detail = (f"{rt.median:.1f}x faster (Pivot {row.pivot.wall.median:.3f} s, "
               f"baseline {row.base.wall.median:.3f} s){note}" if row.base and row.base.wall else "")
@@ -202,6 +202,12 @@ TARGETS: list[tuple[str, Callable[[Sequence[Row]], Verdict]]] = [
      lambda r: _ran_target(r, "scale", 5000)),
     ("no-op status at 5,000 stages ≤ 0.6 s", lambda r: _abs_target(r, "noop_status", 5000, 0.6)),
     ("no-op repro at 5,000 stages ≤ 0.6 s", lambda r: _abs_target(r, "noop_repro", 5000, 0.6)),
+    ("push ≥ 2x faster than DVC", lambda r: _ratio_target(r, "push", None, 2)),
+    ("pull ≥ 2x faster than DVC", lambda r: _ratio_target(r, "pull", None, 2)),
+    ("push ≤ 1.3x a plain batched s3fs transfer (limit)", lambda r: _within_target(r, "push_limit", None, 1.3)),
+    ("pull ≤ 1.3x a plain batched s3fs transfer (limit)", lambda r: _within_target(r, "pull_limit", None, 1.3)),
+    ("no-op push < 0.5 s", lambda r: _abs_target(r, "push_noop", None, 0.5)),
+    ("no-op pull < 0.5 s", lambda r: _abs_target(r, "pull_noop", None, 0.5)),
 ]
 
 
