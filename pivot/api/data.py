@@ -133,7 +133,7 @@ def _corrupt_manifest(ws: Workspace, digest: Digest) -> bool:
 def commit(targets: Targets = None, *, root: str | os.PathLike[str] | None = None,
            cwd: str | os.PathLike[str] | None = None) -> list[str]:
     """Record the current workspace outputs as the stages' results without running them."""
-    from pivot.api.pipeline import ignore_outputs
+    from pivot.api.session import ignore_outputs
     from pivot.commit import record_workspace
 
     done = []

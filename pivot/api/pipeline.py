@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pivot.api.session import Targets, session, target_list, with_pipelines
+from pivot.api.session import Targets, ignore_outputs, session, target_list, with_pipelines
 from pivot.errors import UserError
 from pivot.planner.decision import Action, Plan, ReasonKind
 from pivot.project.spec import StageSpec
@@ -116,13 +116,6 @@ def history_keep(s: Session) -> int:
         raise UserError(f".pivot/config.yaml: history.keep {raw!r}: use a whole number", path=".pivot/config.yaml") from exc
 
 
-def ignore_outputs(s: Session) -> None:
-    """In a git repository, every declared output is in a .gitignore beside it (as `dvc` does)."""
-    from pivot.project.gitignore import sync
-
-    sync(s.root, s.graph.stages.values(), s.ws.state)
-
-
 def _forced(s: Session, targets: Targets, force: bool) -> set[str]:
     if not force:
         return set()
@@ -207,5 +200,3 @@ def _verify_stage(s: Session, plan: Plan, stage: str, allow_missing: bool, remot
         return VerifyStage(stage, False, f"outputs missing from the workspace: {decision.reason_text()}")
     return VerifyStage(stage, True, "always runs; outputs present and cached" if s.graph.stages[stage].always_run
                        else "cached")
-
-

@@ -78,3 +78,8 @@ def init(path: str | os.PathLike[str] | None = None) -> Path:
     return _init(Path(path) if path is not None else Path.cwd())
 
 
+def ignore_outputs(s: Session) -> None:
+    """In a git repository, every declared output is in a .gitignore beside it (as `dvc` does)."""
+    from pivot.project.gitignore import sync
+
+    sync(s.root, s.graph.stages.values(), s.ws.state)

@@ -1,9 +1,8 @@
 """The content-addressed object store, on any fsspec URL (DESIGN rule 7).
 
-Local stores write to ``<root>/tmp`` and ``rename`` into place, read-only
-(0444). Remote stores rely on one PUT being atomic (S3, GCS, Azure, memory)
-and fall back to a temp name + move elsewhere. Everything read from a
-non-local store is hash-verified before it is returned.
+Local stores write to ``<root>/tmp`` and ``rename`` into place, read-only (0444). Remote stores
+rely on one PUT being atomic (S3, GCS, Azure, memory) and fall back to a temp name + move
+elsewhere. Everything read from a non-local store is hash-verified before it is returned.
 """
 
 from __future__ import annotations
