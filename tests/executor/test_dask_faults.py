@@ -176,7 +176,7 @@ def test_interrupted_repro_leaves_no_work_on_the_cluster(tmp_path: Path, dask_pr
         busy = [worker for worker, keys in client.processing().items() if keys]
         assert len(busy) == 1
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+        proc.communicate(timeout=60)
         assert proc.returncode != 0
         deadline = time.monotonic() + 10
         while any(client.processing().values()):
