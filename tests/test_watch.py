@@ -15,7 +15,7 @@ from typing import IO, Any
 import pytest
 
 from pivot.watch import WatchSet
-from tests.fixtures.project import PIVOT, run_cli, write
+from tests.fixtures.project import PIVOT, default_sigint, run_cli, write
 
 PIPELINE = """
     from typing import Annotated
@@ -94,7 +94,7 @@ def watched(tmp_path: Path) -> Any:
     write(root / "params.yaml", "upper:\n  suffix: '?'\n")
     write(root / "helpers.py", "def shout(text: str) -> str:\n    return text.strip().upper()\n")
     write(root / "pipeline.py", PIPELINE)
-    proc = subprocess.Popen([*PIVOT, "repro", "--all", "--watch", "--jsonl", "--debounce", "100"], cwd=root, text=True,
+    proc = subprocess.Popen(preexec_fn=default_sigint, args=[*PIVOT, "repro", "--all", "--watch", "--jsonl", "--debounce", "100"], cwd=root, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     assert proc.stdout is not None
     try:
@@ -150,7 +150,7 @@ def test_each_edit_runs_exactly_what_it_affects(watched: Any) -> None:
     assert proc.poll() is None
 
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=60) == 0
+    assert proc.wait(timeout=20) == 0
     tail = stream.quiet(0.2)
     assert {"event": "notice", "message": "stopped watching"} in tail
 
@@ -166,7 +166,7 @@ def test_changes_during_a_run_make_one_follow_up_run(tmp_path: Path) -> None:
         pipeline.register_cmd("slow", cmd=["touch running; sleep 1; cp data.txt out.txt; rm running"],
                               deps=["data.txt"], outs=["out.txt"])
     """)
-    proc = subprocess.Popen([*PIVOT, "repro", "--watch", "--jsonl", "--debounce", "50", "--all"], cwd=root,
+    proc = subprocess.Popen(preexec_fn=default_sigint, args=[*PIVOT, "repro", "--watch", "--jsonl", "--debounce", "50", "--all"], cwd=root,
                             text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         assert proc.stdout is not None
@@ -189,7 +189,7 @@ def test_changes_during_a_run_make_one_follow_up_run(tmp_path: Path) -> None:
             assert time.monotonic() < deadline + 30
             time.sleep(0.02)
         os.killpg(proc.pid, signal.SIGINT)  # the terminal signals the whole foreground group
-        assert proc.wait(timeout=60) == 130
+        assert proc.wait(timeout=30) == 130
         run_cli(root, "checkout")  # the previous result is still the recorded one, and restorable
         assert (root / "out.txt").read_text() == "5\n"
         status = run_cli(root, "status", "--json").json()
@@ -220,7 +220,7 @@ def test_watch_keeps_one_cluster_client_across_runs(tmp_path: Path) -> None:
         clients: set[str] = set(client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.clients)))
         return {c for c in clients if c != client.id and not c.startswith("fire-and-forget")}
 
-    proc = subprocess.Popen([*PIVOT, "repro", "--watch", "--jsonl", "--debounce", "50", "--cluster",
+    proc = subprocess.Popen(preexec_fn=default_sigint, args=[*PIVOT, "repro", "--watch", "--jsonl", "--debounce", "50", "--cluster",
                              cluster.scheduler_address], cwd=root, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
     try:
@@ -234,7 +234,7 @@ def test_watch_keeps_one_cluster_client_across_runs(tmp_path: Path) -> None:
         assert ran(stream.until_watching()) == ["copy"] and (root / "out.txt").read_text() == "b\n"
         assert others() == connected  # the same client ran the second run
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0
+        assert proc.wait(timeout=30) == 0
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

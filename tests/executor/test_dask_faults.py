@@ -21,7 +21,7 @@ from pivot.executor.task import StageTask
 from pivot.results import Outcome
 from tests.executor.helpers import add_pipeline, lock_exists, set_config
 from tests.fixtures.dask import ProcCluster
-from tests.fixtures.project import PIVOT, make_project, run_cli
+from tests.fixtures.project import PIVOT, default_sigint, make_project, run_cli
 
 pytestmark = pytest.mark.cluster
 
@@ -49,7 +49,7 @@ def _repro_killing_first_runner(root: Path, pids: Path, *args: str) -> tuple[sub
     """Run `pivot repro --cluster local`, SIGKILL the worker running `nap` as soon as it starts."""
     pids.write_text("")
     env = {**os.environ, "PIVOT_TEST_PIDS": str(pids), "PIVOT_TEST_NAP": "1.5"}
-    proc = subprocess.Popen([*PIVOT, "repro", "--cluster", "local", "--workers", "2", *args], cwd=root, env=env,
+    proc = subprocess.Popen(preexec_fn=default_sigint, args=[*PIVOT, "repro", "--cluster", "local", "--workers", "2", *args], cwd=root, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not pids.read_text().strip():
@@ -165,7 +165,7 @@ def test_interrupted_repro_leaves_no_work_on_the_cluster(tmp_path: Path, dask_pr
     # These workers were started before the test: settings go in the source, not the environment.
     add_pipeline(root, "slow", NAP.replace('os.environ["PIVOT_TEST_PIDS"]', repr(str(pids)))
                                   .replace('os.environ.get("PIVOT_TEST_NAP", "0")', '"30"'))
-    proc = subprocess.Popen([*PIVOT, "repro", "--cluster", dask_procs.address], cwd=root,
+    proc = subprocess.Popen(preexec_fn=default_sigint, args=[*PIVOT, "repro", "--cluster", dask_procs.address], cwd=root,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     client = dask_procs.client()
     try:
@@ -176,7 +176,7 @@ def test_interrupted_repro_leaves_no_work_on_the_cluster(tmp_path: Path, dask_pr
         busy = [worker for worker, keys in client.processing().items() if keys]
         assert len(busy) == 1
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
+        proc.communicate(timeout=30)
         assert proc.returncode != 0
         deadline = time.monotonic() + 10
         while any(client.processing().values()):

@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.fixtures.project import default_sigint
 from tests.reliability.harness import PIVOT, case_env, run
 
 PIPELINE = '''
@@ -37,7 +38,7 @@ def test_sigint_leaves_nothing_half_done(tmp_path: Path) -> None:
     run(root, env, "init", check=True)
     (root / "words.txt").write_text("hi\n")
     (root / "pipeline.py").write_text(PIPELINE.lstrip())
-    planner = subprocess.Popen([*PIVOT, "repro"], cwd=root, env={**env, "SLOW_SECONDS": "120"},
+    planner = subprocess.Popen(preexec_fn=default_sigint, args=[*PIVOT, "repro"], cwd=root, env={**env, "SLOW_SECONDS": "120"},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
     while not (root / "started").exists():
