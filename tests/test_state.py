@@ -134,7 +134,7 @@ def test_readers_do_not_wait_for_a_writer(tmp_path: Path) -> None:
         assert holding.wait(10)
         t0 = time.monotonic()
         assert state.get("k") == b"v"  # the last committed value, at once
-        assert time.monotonic() - t0 < 1
+        assert time.monotonic() - t0 < 5  # the writer holds its transaction for 10 s
     finally:
         release.set()
         thread.join()

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import xxhash
 
 from pivot.digest import Digest, hash_bytes
 from pivot.errors import UserError
@@ -56,24 +55,6 @@ def lmdb_state(tmp_path: Path) -> Iterator[LmdbState]:
 def test_hash_file_is_xxh3_128_of_the_bytes(tmp_path: Path, size: int) -> None:
     data = os.urandom(size)
     assert hash_file(_write(tmp_path / "f", data)) == hash_bytes(data)
-
-
-def test_hash_file_throughput(tmp_path: Path) -> None:
-    data = os.urandom(64 << 20)
-    path = _write(tmp_path / "big", data)
-    hash_file(path)  # warm the page cache
-
-    def best(fn: object) -> float:
-        times = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            fn()  # type: ignore[operator]
-            times.append(time.perf_counter() - t0)
-        return min(times)
-
-    raw = best(lambda: xxhash.xxh3_128_hexdigest(data))
-    ours = best(lambda: hash_file(path))
-    assert raw / ours >= 0.8, f"hash_file at {raw / ours:.0%} of raw xxh3_128"
 
 
 def test_manifest_is_canonical() -> None:
