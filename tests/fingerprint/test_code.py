@@ -366,4 +366,4 @@ def test_500_stages_sharing_a_helper_module_are_fast(load: Loader) -> None:
     elapsed = time.process_time() - start
     assert len({m["self"] for m in manifests}) == 500
     assert all(m["func:fp_perf_helpers._inner"] for m in manifests)
-    assert elapsed < 0.5, f"500 manifests took {elapsed:.3f}s"
+    assert elapsed < 1.5, f"500 manifests took {elapsed:.3f}s"  # ~0.12 s here: catches a quadratic walk, not noise
