@@ -33,24 +33,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pivot import lockfile
+from pivot import lockfile, params_refresh
 from pivot.loadcache_codec import spec_from_json, spec_to_json, stripped
 from pivot.project import reads
+from pivot.project.reads import signature
 from pivot.project.root import absolute
 from pivot.project.spec import StageSpec
 from pivot.project.walk import discover
 from pivot.safepath import UnsafePathError
 from pivot.state import mtime_granularity_ns
 
-FORMAT = 1
+FORMAT = 2  # 2: shell stages' params files kept apart and refreshed (pivot.params_refresh)
 CACHE_FILE = "load-cache.json"
 SWITCH_ENV = "PIVOT_LOAD_CACHE"  # "0": never read or write the cache
 # Set by the shell itself, never read by a pipeline in a way that matters.
 _VOLATILE_ENV = frozenset({"PWD", "OLDPWD", "_", "SHLVL"})
 log = logging.getLogger(__name__)
-
-Signature = list[int] | None  # [mtime_ns, size, inode, ctime_ns], None: missing
-
 
 @dataclass(frozen=True)
 class Loaded:
@@ -66,7 +64,7 @@ def load(root: Path) -> Loaded:
         return _fresh(root)
     path = root / ".pivot" / CACHE_FILE
     context = _context(root, [p.relative_to(root).as_posix() for p in discover(root)])
-    hit = read(path, context)
+    hit = read(path, context, root)
     if hit is not None:
         return hit
     started = time.time_ns()
@@ -101,14 +99,6 @@ def _context(root: Path, pipelines: list[str]) -> dict[str, Any]:
     }
 
 
-def signature(path: str) -> Signature:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
-
-
 def listing(path: str) -> str | None:
     try:
         names = sorted(os.listdir(path))
@@ -117,24 +107,33 @@ def listing(path: str) -> str | None:
     return hashlib.sha256("\0".join(names).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def read(path: Path, context: dict[str, Any]) -> Loaded | None:
+def read(path: Path, context: dict[str, Any], root: Path) -> Loaded | None:
     """The cached load, or None when absent, stale, damaged or hostile."""
     try:
         data = json.loads(path.read_bytes())
         if not isinstance(data, dict) or data.get("context") != context:
             return None
-        files, folders = data["files"], data["folders"]
-        if not isinstance(files, dict) or not isinstance(folders, dict):
+        files, folders, params = data["files"], data["folders"], data["params"]
+        if not isinstance(files, dict) or not isinstance(folders, dict) or not isinstance(params, dict):
             return None
         if any(not isinstance(f, str) or signature(f) != sig for f, sig in files.items()):
             return None
         if any(not isinstance(d, str) or signature(d) != sig or listing(d) != names
                for d, (sig, names) in folders.items()):
             return None
+        if any(not isinstance(f, str) for f in params):
+            return None
+        changed = {f for f, sig in params.items() if signature(f) != sig}
         specs = [spec_from_json(raw) for raw in data["specs"]]
         manifests = {str(k): _str_map(v) for k, v in data["manifests"].items()}
         if set(manifests) != {s.identity for s in specs}:
             return None
+        if changed:
+            refreshed = params_refresh.refresh(root, specs, changed)
+            if refreshed is None:
+                return None
+            specs = refreshed.specs
+            params_refresh.store(path, data, refreshed)
         return Loaded(specs, manifests, True)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, UnsafePathError):
         return None  # missing or damaged: load afresh (and rewrite it)
@@ -151,16 +150,20 @@ def _store(path: Path, context: dict[str, Any], rec: reads.Recording, specs: lis
     encoded = [spec_to_json(s) for s in specs]
     if encoded != json.loads(json.dumps(encoded)) or [spec_from_json(e) for e in encoded] != [stripped(s) for s in specs]:
         return  # a value JSON cannot carry exactly (a tuple, NaN): a cached load could differ
-    names = rec.files | _module_files() | {str(Path(context["root"]) / p) for p in context["pipelines"]}
+    refreshable = params_refresh.refreshable(Path(context["root"]), specs, rec.params - rec.files)
+    names = (rec.files | (rec.params - refreshable) | _module_files()
+             | {str(Path(context["root"]) / p) for p in context["pipelines"]})
     files = {f: signature(f) for f in sorted(names) if f"{os.sep}__pycache__{os.sep}" not in f}
+    params = {f: signature(f) for f in sorted(refreshable)}
     folder_sigs = {d: signature(d) for d in sorted(rec.folders)}
     folders = {d: [sig, listing(d)] for d, sig in folder_sigs.items()}
-    stamps = [s for s in (*files.values(), *folder_sigs.values()) if s is not None]
+    stamps = [s for s in (*files.values(), *params.values(), *folder_sigs.values()) if s is not None]
     # Racily clean only: a file changed within one granularity of the load may have changed
     # after it was read without its signature showing it.
     if any(max(s[0], s[3]) + mtime_granularity_ns() >= started for s in stamps):
         return
-    data = {"context": context, "files": files, "folders": folders, "specs": encoded, "manifests": manifests}
+    data = {"context": context, "files": files, "params": params, "folders": folders, "specs": encoded,
+            "manifests": manifests}
     with contextlib.suppress(OSError):
         _keep_out_of_git(path)
         lockfile.atomic_write_text(path, json.dumps(data, separators=(",", ":")))

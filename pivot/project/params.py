@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import difflib
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,11 +28,12 @@ import pydantic
 
 from pivot import yamlio
 from pivot.errors import ConfigError
+from pivot.project import reads, shell_params
+from pivot.project.shell_params import PARAMS_FILE as PARAMS_FILE
 
 if TYPE_CHECKING:
     from pivot.project.spec import StageSpec
 
-PARAMS_FILE = "params.yaml"
 log = logging.getLogger(__name__)
 
 
@@ -63,12 +63,14 @@ def one_load() -> Iterator[None]:
 def read_params_yaml(path: Path, shown: str) -> dict[str, Any]:
     """The top-level mapping of a params.yaml, or {} when there is none. ``shown`` names it in errors."""
     memo = _ONE_LOAD.get()
-    if memo is None:
-        return yamlio.read_mapping(path, shown)
     key = Path(os.path.normpath(path.absolute()))
-    if key not in memo:
-        memo[key] = yamlio.read_mapping(path, shown)
-    return memo[key]
+    if memo is not None and key in memo:
+        return memo[key]
+    with reads.params_read(str(key)):
+        values = yamlio.read_mapping(path, shown)
+    if memo is not None:
+        memo[key] = values
+    return values
 
 
 def resolve(
@@ -97,19 +99,6 @@ def resolve(
         raise ConfigError(f"{shown}: key {where}: {_first_error(exc)}", path=shown, stage=stage_name) from exc
 
 
-def lookup(keys: tuple[str, ...], values: Mapping[str, Any], shown: str, stage: str) -> dict[str, Any]:
-    """Values of dotted params.yaml keys (``train.lr``), for shell stages."""
-    found: dict[str, Any] = {}
-    for key in keys:
-        node: Any = values
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise ConfigError(f"{shown}: stage {stage!r} reads param {key!r}, which is not set", path=shown, stage=stage)
-            node = node[part]
-        found[key] = node
-    return found
-
-
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
@@ -135,27 +124,5 @@ def _one_line(exc: BaseException) -> str:
 def warn_unknown_keys(root: Path, specs: Sequence[StageSpec]) -> None:
     """Warn about a top-level params.yaml key that names no stage and that no shell stage
     reads: most likely a typo, which would otherwise silently change nothing."""
-    from pivot import paths
-
-    used: dict[str, set[str]] = {}  # params.yaml beside a pipeline -> top-level keys something reads
-    shared: dict[str, set[str]] = {}  # "FILE:key" reads of any YAML file
-    for spec in specs:
-        own = used.setdefault(f"{spec.pipeline_dir}/{PARAMS_FILE}" if spec.pipeline_dir else PARAMS_FILE, set())
-        own.update({spec.name, spec.name.split("@", 1)[0]})
-        for key in spec.param_keys:
-            file, sep, name = key.rpartition(":")
-            if sep and file.endswith((".yaml", ".yml")):
-                shared.setdefault(paths.normalize(file, base=spec.pipeline_dir), set()).add(name.split(".", 1)[0])
-            else:
-                own.add(key.split(".", 1)[0])
-    for rel, names in used.items():
-        try:
-            values = read_params_yaml(root / rel, rel)
-        except ConfigError:
-            continue  # a file no stage needs: its syntax is not our business here
-        known = names | shared.get(rel, set())
-        for key in (str(k) for k in values):
-            if key not in known:
-                close = difflib.get_close_matches(key, sorted(known), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                log.warning("%s: key %r names no stage and no shell stage reads it%s", rel, key, hint)
+    for rel, key, hint in shell_params.unknown_keys(specs, lambda rel: read_params_yaml(root / rel, rel)):
+        log.warning("%s: key %r names no stage and no shell stage reads it%s", rel, key, hint)

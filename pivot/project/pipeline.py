@@ -27,6 +27,7 @@ import pydantic
 from pivot import paths
 from pivot.errors import RegistrationError
 from pivot.project import params as _params
+from pivot.project import shell_params
 from pivot.project.annotations import Signature, Site, check_function, marker_from, read_signature
 from pivot.project.outputs import TEMPLATES, Dep, DirectoryOut, Metric, Out, Plot
 from pivot.project.params import StageParams
@@ -180,7 +181,7 @@ class Pipeline:
         needs_yaml = any(s.params_cls or s.param_keys for s in self._stages.values())
         values = _params.read_params_yaml(self.folder / _params.PARAMS_FILE, shown) if needs_yaml else {}
         other_files: dict[str, Mapping[str, Any]] = {}  # "FILE:key" params: each file read once
-        return [self._resolve_one(s, pipeline_dir, pipeline_file, values, shown, other_files)
+        return [self._resolve_one(s, root, pipeline_dir, pipeline_file, values, shown, other_files)
                 for s in self._stages.values()]
 
     def stages(self) -> list[StageSpec]:
@@ -188,7 +189,7 @@ class Pipeline:
         return self.resolve(find_root(self.folder))
 
     def _resolve_one(
-        self, stage: _Stage, pipeline_dir: str, pipeline_file: str, values: Mapping[str, Any], shown: str,
+        self, stage: _Stage, root: Path, pipeline_dir: str, pipeline_file: str, values: Mapping[str, Any], shown: str,
         other_files: dict[str, Mapping[str, Any]],
     ) -> StageSpec:
         site = Site(pipeline_file, stage.name)
@@ -205,7 +206,7 @@ class Pipeline:
         if stage.params_cls is not None:
             resolved = _params.resolve(stage.params_cls, stage.params, stage.name, values, shown)
         param_values = (resolved.model_dump(mode="json") if resolved is not None
-                        else self._shell_params(stage, pipeline_dir, values, shown, other_files))
+                        else self._shell_params(stage, root, pipeline_dir, values, other_files))
         identity = f"{pipeline_dir}:{stage.name}" if pipeline_dir else stage.name
         return StageSpec(
             identity=identity, name=stage.name, pipeline=self.name, pipeline_dir=pipeline_dir,
@@ -214,21 +215,20 @@ class Pipeline:
             param_values=param_values, always_run=stage.always_run, resources=stage.resources,
             mutex=stage.mutex)
 
-    def _shell_params(self, stage: _Stage, pipeline_dir: str, values: Mapping[str, Any], shown: str,
+    def _shell_params(self, stage: _Stage, root: Path, pipeline_dir: str, values: Mapping[str, Any],
                       other_files: dict[str, Mapping[str, Any]]) -> dict[str, Any]:
-        """Keys of params.yaml beside the pipeline, or ``FILE:key`` of another YAML file
-        (relative to the pipeline folder, as DVC's ``- ../params.yaml: [key]``)."""
-        found: dict[str, Any] = {}
-        for key in stage.param_keys:
-            file, sep, name = key.rpartition(":")
-            if not sep or not file.endswith((".yaml", ".yml")):
-                found.update(_params.lookup((key,), values, shown, stage.name))
-                continue
-            rel = paths.normalize(file, base=pipeline_dir)
+        """The shell stage's ``param_keys`` (pivot.project.shell_params: the load cache resolves them
+        the same way); each file read once per load."""
+        own = shell_params.own_params_file(pipeline_dir)
+
+        def read(rel: str) -> Mapping[str, Any]:
+            if rel == own:
+                return values
             if rel not in other_files:
-                other_files[rel] = _params.read_params_yaml(self.folder / file, rel)
-            found[key] = _params.lookup((name,), other_files[rel], rel, stage.name)[name]
-        return found
+                other_files[rel] = _params.read_params_yaml(root / rel, rel)
+            return other_files[rel]
+
+        return shell_params.values(stage.name, stage.param_keys, pipeline_dir, read)
 
     def _check_name(self, site: Site) -> str:
         if not _NAME.match(site.stage):

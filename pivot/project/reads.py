@@ -17,10 +17,22 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+Signature = list[int] | None  # [mtime_ns, size, inode, ctime_ns], None: missing
+
+
+def signature(path: str) -> Signature:
+    """What the load cache compares a file or folder by."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
+
 
 @dataclass
 class Recording:
     files: set[str] = field(default_factory=set)
+    params: set[str] = field(default_factory=set)  # read by the params resolver only (params_read)
     folders: set[str] = field(default_factory=set)
     unnamed: bool = False  # a read by descriptor: what was read is unknown
     thread: int = field(default_factory=threading.get_ident)  # the loading thread
@@ -89,3 +101,16 @@ def paused() -> Iterator[None]:
         yield
     finally:
         _paused -= 1
+
+
+@contextlib.contextmanager
+def params_read(path: str) -> Iterator[None]:
+    """A params file read by Pivot's resolver: recorded apart from the load's other reads, so
+    the load cache can re-resolve shell stages' params when only such a file changed. If
+    anything else opens the same file, it is among ``files`` too and the cache treats it as
+    any other file."""
+    name = os.path.abspath(path)
+    for rec in _active:
+        rec.params.add(name)
+    with paused():
+        yield

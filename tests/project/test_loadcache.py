@@ -32,7 +32,7 @@ def _plan(root: Path, *, cached: bool) -> tuple[Plan, bool]:
 
 def _same(root: Path) -> bool:
     """Plans agree; returns whether the cached one came from the cache."""
-    hit = loadcache.read(root / ".pivot" / loadcache.CACHE_FILE, _context(root)) is not None
+    hit = loadcache.read(root / ".pivot" / loadcache.CACHE_FILE, _context(root), root.absolute()) is not None
     cached, _ = _plan(root, cached=True)
     fresh, _ = _plan(root, cached=False)
     assert cached == fresh
