@@ -1,8 +1,8 @@
 """Property-based fuzzing of the three correctness properties (hypothesis, stateful).
 
 Random small projects (two sub-pipelines, Python and shell stages, a folder
-output, params, matrix variants, a tracked input) get random edits (code,
-params, data, tracked files, deleted or modified outputs, reverts to earlier
+output, params of both kinds, matrix variants, a tracked input) get random edits (code,
+params, a shell stage's FILE:key params, data, tracked files, deleted or modified outputs, reverts to earlier
 states). After every step: explain agrees with execution, a second run does
 nothing, and the workspace equals a from-scratch run.
 The same machine runs twice: with the inline executor, and with the Dask
@@ -88,7 +88,8 @@ def join(first: Annotated[str, Dep("../up/scaled_0.txt", loaders.Text())],
 
 pipeline = Pipeline("down")
 pipeline.register(join)
-pipeline.register_cmd("count", cmd="wc -c < joined.txt > count.txt", deps=["joined.txt"], outs=["count.txt"])
+pipeline.register_cmd("count", cmd="wc -c < joined.txt > count.txt", deps=["joined.txt"], outs=["count.txt"],
+                      params=["../shared.yaml:count.width"])
 '''
 
 
@@ -123,6 +124,7 @@ class PivotMachine(RuleBasedStateMachine):
         write(self.root / "up" / "pipeline.py", UPSTREAM.format(variants=variants))
         write(self.root / "up" / "helper.py", HELPER.format(factor=1, method="upper"))
         write(self.root / "down" / "pipeline.py", DOWNSTREAM)
+        write(self.root / "shared.yaml", "count:\n  width: 1\n")
         api.track(["data/words.txt"], root=self.root, cwd=self.root)
         self._repro_and_check()
 
@@ -146,6 +148,11 @@ class PivotMachine(RuleBasedStateMachine):
     def edit_params(self, variant: int, times: int) -> None:
         if variant < self.variants:
             write(self.root / "up" / "params.yaml", f"scale@v{variant}:\n  times: {times}\n")
+
+    @rule(width=st.integers(1, 3))
+    def edit_shell_params(self, width: int) -> None:
+        """A shell stage's FILE:key params: the load cache re-resolves these in place."""
+        write(self.root / "shared.yaml", f"count:\n  width: {width}\n")
 
     @rule(which=st.sampled_from(["up/scaled_0.txt", "down/joined.txt", "up/shards", "down/count.txt"]))
     def delete_output(self, which: str) -> None:
