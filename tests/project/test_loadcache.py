@@ -59,6 +59,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def ran(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return copy_of(template, tmp_path, monkeypatch)
+
+
+def copy_of(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of a run project (new inodes and ctimes: nothing cached carries over)."""
     monkeypatch.setenv("PIVOT_MTIME_GRANULARITY_NS", "0")  # store every load: the harshest case
     root = tmp_path / "proj"

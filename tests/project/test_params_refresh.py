@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 
 from pivot import loadcache
 from tests.fixtures.project import make_project, run_cli, write
-from tests.project.test_loadcache import _context, _plan, _same
+from tests.project.test_loadcache import _context, _plan, _same, copy_of
 
 SHELL = """
 from pivot import Pipeline
@@ -42,10 +41,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def ran(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PIVOT_MTIME_GRANULARITY_NS", "0")  # store every load: the harshest case
-    root = tmp_path / "proj"
-    shutil.copytree(template, root, symlinks=True)
-    return root
+    return copy_of(template, tmp_path, monkeypatch)
 
 
 def _bump(path: Path, key: str) -> None:
