@@ -79,10 +79,11 @@ def refresh(root: Path, specs: list[StageSpec], changed: set[str]) -> Refreshed 
             if not shell_params.files_read(spec.param_keys, spec.pipeline_dir) & changed_rel:
                 continue
             values = shell_params.values(spec.name, spec.param_keys, spec.pipeline_dir, read)
-            if json.loads(json.dumps(values)) != values:
-                return None  # a fresh load would not have cached such a value either
             new_values[i] = values
             out[i] = replace(spec, param_values=values)
+        every = list(new_values.values())
+        if json.loads(json.dumps(every)) != every:
+            return None  # a value JSON cannot carry exactly: a fresh load would not have cached it either
         if shell_params.unknown_keys(out, read, only=changed_rel):
             return None  # a fresh load warns (and stores nothing): let it
     except (PivotError, OSError, ValueError, TypeError, RecursionError):

@@ -10,6 +10,7 @@ cache's hit path must not import it.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,13 @@ def _split(key: str, pipeline_dir: str) -> tuple[str, str]:
     file, sep, name = key.rpartition(":")
     if not sep or not file.endswith((".yaml", ".yml")):
         return own_params_file(pipeline_dir), key
-    return paths.normalize(file, base=pipeline_dir), name
+    return _file(file, pipeline_dir), name
+
+
+@functools.lru_cache(maxsize=1024)
+def _file(file: str, pipeline_dir: str) -> str:
+    # Thousands of stages name the same few files ("../params.yaml"): normalise each once.
+    return paths.normalize(file, base=pipeline_dir)
 
 
 def files_read(param_keys: tuple[str, ...], pipeline_dir: str) -> set[str]:
