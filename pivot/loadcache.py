@@ -36,7 +36,7 @@ from typing import Any
 from pivot import lockfile, params_refresh
 from pivot.loadcache_codec import spec_from_json, spec_to_json, stripped
 from pivot.project import reads
-from pivot.project.reads import signature
+from pivot.project.reads import Signature, signature
 from pivot.project.root import absolute
 from pivot.project.spec import StageSpec
 from pivot.project.walk import discover
@@ -123,17 +123,19 @@ def read(path: Path, context: dict[str, Any], root: Path) -> Loaded | None:
             return None
         if any(not isinstance(f, str) for f in params):
             return None
-        changed = {f for f, sig in params.items() if signature(f) != sig}
+        started = time.time_ns()
+        current = {f: signature(f) for f in params}
+        changed = {f: sig for f, sig in current.items() if sig != params[f]}
         specs = [spec_from_json(raw) for raw in data["specs"]]
         manifests = {str(k): _str_map(v) for k, v in data["manifests"].items()}
         if set(manifests) != {s.identity for s in specs}:
             return None
         if changed:
-            refreshed = params_refresh.refresh(root, specs, changed)
+            refreshed = params_refresh.refresh(root, specs, changed, started)
             if refreshed is None:
                 return None
             specs = refreshed.specs
-            params_refresh.store(path, data, refreshed)
+            _store_refreshed(path, data, refreshed)
         return Loaded(specs, manifests, True)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, UnsafePathError):
         return None  # missing or damaged: load afresh (and rewrite it)
@@ -157,16 +159,35 @@ def _store(path: Path, context: dict[str, Any], rec: reads.Recording, specs: lis
     params = {f: signature(f) for f in sorted(refreshable)}
     folder_sigs = {d: signature(d) for d in sorted(rec.folders)}
     folders = {d: [sig, listing(d)] for d, sig in folder_sigs.items()}
-    stamps = [s for s in (*files.values(), *params.values(), *folder_sigs.values()) if s is not None]
-    # Racily clean only: a file changed within one granularity of the load may have changed
-    # after it was read without its signature showing it.
-    if any(max(s[0], s[3]) + mtime_granularity_ns() >= started for s in stamps):
+    if not _racily_clean([*files.values(), *params.values(), *folder_sigs.values()], started):
         return
     data = {"context": context, "files": files, "params": params, "folders": folders, "specs": encoded,
             "manifests": manifests}
     with contextlib.suppress(OSError):
         _keep_out_of_git(path)
-        lockfile.atomic_write_text(path, json.dumps(data, separators=(",", ":")))
+        _write(path, data)
+
+
+def _store_refreshed(path: Path, data: dict[str, Any], refreshed: params_refresh.Refreshed) -> None:
+    """The entry with refreshed params written back, so the next command is a plain hit."""
+    if not _racily_clean(list(refreshed.signatures.values()), refreshed.started):
+        return
+    for i, values in refreshed.changed.items():
+        data["specs"][i]["param_values"] = values
+    data["params"].update(refreshed.signatures)
+    with contextlib.suppress(OSError, TypeError, ValueError):
+        _write(path, data)
+
+
+def _racily_clean(signatures: list[Signature], started: int) -> bool:
+    # A file changed within one granularity of the load may have changed after it was
+    # read without its signature showing it: such a load is not stored.
+    gran = mtime_granularity_ns()
+    return all(s is None or max(s[0], s[3]) + gran < started for s in signatures)
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    lockfile.atomic_write_text(path, json.dumps(data, separators=(",", ":")))
 
 
 def _keep_out_of_git(path: Path) -> None:

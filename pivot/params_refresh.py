@@ -16,21 +16,17 @@ afresh and the user sees exactly what a fresh load says (DESIGN rule 3).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pivot import lockfile
 from pivot.errors import PivotError
 from pivot.project import shell_params
-from pivot.project.reads import Signature, signature
+from pivot.project.reads import Signature
 from pivot.project.spec import StageSpec
-from pivot.state import mtime_granularity_ns
 
 
 @dataclass(frozen=True)
@@ -45,23 +41,21 @@ def refreshable(root: Path, specs: Collection[StageSpec], read_by_resolver_only:
     """The params files (absolute) the cache may refresh instead of missing on."""
     shell_files: set[str] = set()
     strict: set[str] = set()
-    try:
-        for spec in specs:
-            if spec.is_shell:
-                shell_files |= {_abs(root, rel) for rel in shell_params.files_read(spec.param_keys, spec.pipeline_dir)}
-            else:  # a Python stage's params come through its class: only a real load resolves them
-                strict.add(_abs(root, shell_params.own_params_file(spec.pipeline_dir)))
-    except PivotError:
-        return set()
+    for spec in specs:  # the paths normalised without error when these specs were loaded
+        if spec.is_shell:
+            shell_files |= {_abs(root, rel) for rel in shell_params.files_read(spec.param_keys, spec.pipeline_dir)}
+        else:  # a Python stage's params come through its class: only a real load resolves them
+            strict.add(_abs(root, shell_params.own_params_file(spec.pipeline_dir)))
     return (read_by_resolver_only & shell_files) - strict
 
 
-def refresh(root: Path, specs: list[StageSpec], changed: set[str]) -> Refreshed | None:
-    """``specs`` with the shell stages reading a changed file re-resolved, or None (load afresh)."""
+def refresh(root: Path, specs: list[StageSpec], changed: dict[str, Signature], started: int) -> Refreshed | None:
+    """``specs`` with the shell stages reading a changed file re-resolved, or None (load afresh).
+
+    ``changed``: each changed file's signature, taken before ``started`` and before it is read
+    here (an edit after that shows next time)."""
     from pivot import yamlio  # PyYAML's C loader; a hit without changes never needs it
 
-    started = time.time_ns()
-    signatures = {f: signature(f) for f in changed}  # before reading: a later edit shows next time
     changed_rel = {Path(f).relative_to(root).as_posix() for f in changed}
     texts: dict[str, Mapping[str, Any]] = {}
 
@@ -88,19 +82,7 @@ def refresh(root: Path, specs: list[StageSpec], changed: set[str]) -> Refreshed 
             return None  # a fresh load warns (and stores nothing): let it
     except (PivotError, OSError, ValueError, TypeError, RecursionError):
         return None
-    return Refreshed(out, new_values, signatures, started)
-
-
-def store(path: Path, data: dict[str, Any], refreshed: Refreshed) -> None:
-    """Write the refreshed entry back, so the next command is a plain hit (racily clean only)."""
-    gran = mtime_granularity_ns()
-    if any(s is not None and max(s[0], s[3]) + gran >= refreshed.started for s in refreshed.signatures.values()):
-        return
-    for i, values in refreshed.changed.items():
-        data["specs"][i]["param_values"] = values
-    data["params"].update(refreshed.signatures)
-    with contextlib.suppress(OSError, TypeError, ValueError):
-        lockfile.atomic_write_text(path, json.dumps(data, separators=(",", ":")))
+    return Refreshed(out, new_values, changed, started)
 
 
 def _abs(root: Path, rel: str) -> str:

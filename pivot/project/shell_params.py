@@ -54,18 +54,10 @@ def values(stage: str, param_keys: tuple[str, ...], pipeline_dir: str, read: Rea
     found: dict[str, Any] = {}
     for key in param_keys:
         rel, name = _split(key, pipeline_dir)
-        found[key] = lookup((name,), read(rel), rel, stage)[name]
-    return found
-
-
-def lookup(keys: tuple[str, ...], values: Mapping[str, Any], shown: str, stage: str) -> dict[str, Any]:
-    """Values of dotted params.yaml keys (``train.lr``), for shell stages."""
-    found: dict[str, Any] = {}
-    for key in keys:
-        node: Any = values
-        for part in key.split("."):
+        node: Any = read(rel)
+        for part in name.split("."):
             if not isinstance(node, dict) or part not in node:
-                raise ConfigError(f"{shown}: stage {stage!r} reads param {key!r}, which is not set", path=shown, stage=stage)
+                raise ConfigError(f"{rel}: stage {stage!r} reads param {name!r}, which is not set", path=rel, stage=stage)
             node = node[part]
         found[key] = node
     return found
@@ -75,17 +67,14 @@ def unknown_keys(specs: Iterable[StageSpec], read: Reader, only: Collection[str]
                  ) -> list[tuple[str, str, str]]:
     """(file, key, hint) for each top-level key of a pipeline's params.yaml that names no stage
     and that no shell stage reads; ``only``: check just these root-relative files."""
-    used: dict[str, set[str]] = {}  # params.yaml beside a pipeline -> top-level keys something reads
-    shared: dict[str, set[str]] = {}  # "FILE:key" reads of any YAML file
+    used: dict[str, set[str]] = {}  # params.yaml beside a pipeline -> the stage names in it
+    shared: dict[str, set[str]] = {}  # any YAML file -> top-level keys shell stages read
     for spec in specs:
         own = used.setdefault(own_params_file(spec.pipeline_dir), set())
         own.update({spec.name, spec.name.split("@", 1)[0]})
-        for key in spec.param_keys:
+        for key in spec.param_keys:  # a key of the pipeline's own file counts as read from it too
             rel, name = _split(key, spec.pipeline_dir)
-            if rel == own_params_file(spec.pipeline_dir) and name == key:
-                own.add(key.split(".", 1)[0])
-            else:
-                shared.setdefault(rel, set()).add(name.split(".", 1)[0])
+            shared.setdefault(rel, set()).add(name.split(".", 1)[0])
     found: list[tuple[str, str, str]] = []
     for rel, names in used.items():
         if only is not None and rel not in only:
