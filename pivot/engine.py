@@ -89,7 +89,7 @@ def execute(session: Session, scope: Sequence[str], inputs: dict[str, StageInput
 def start_run(session: Session, scope: Sequence[str], inputs: dict[str, StageInputs], executor: Executor,
               *, keep_going: bool = False, progress: ProgressFn | None = None) -> _Run:
     """A run ready to drive: its planning loop, priorities (longest path first) and report."""
-    loop = PlanLoop(session.graph, scope, inputs, session.ws)
+    loop = PlanLoop(session.graph, scope, inputs, session.ws, memo=session.ws.memo)
     run = _Run(session, loop, inputs, executor, keep_going, progress or (lambda _e: None))
     run.priority = _remaining_path_lengths(session, scope)
     run.report.plan = loop.plan

@@ -43,7 +43,7 @@ from pivot.project.walk import discover
 from pivot.safepath import UnsafePathError
 from pivot.state import mtime_granularity_ns
 
-FORMAT = 2  # 2: shell stages' params files kept apart and refreshed (pivot.params_refresh)
+FORMAT = 3  # 2: shell stages' params files kept apart and refreshed (pivot.params_refresh); 3: definitions
 CACHE_FILE = "load-cache.json"
 SWITCH_ENV = "PIVOT_LOAD_CACHE"  # "0": never read or write the cache
 # Set by the shell itself, never read by a pipeline in a way that matters.
@@ -55,6 +55,7 @@ class Loaded:
     specs: list[StageSpec]
     manifests: dict[str, dict[str, str]]  # identity -> code manifest
     from_cache: bool
+    definitions: dict[str, str]  # identity -> definition digest (pivot.session.definition_of)
 
 
 def load(root: Path) -> Loaded:
@@ -71,7 +72,7 @@ def load(root: Path) -> Loaded:
     with reads.recording() as rec, _warnings() as warned:
         loaded = _fresh(root)
     if not rec.unnamed and not warned and len(loaded.manifests) == len(loaded.specs):
-        _store(path, context, rec, loaded.specs, loaded.manifests, started)
+        _store(path, context, rec, loaded, started)
     return loaded
 
 
@@ -87,7 +88,13 @@ def _fresh(root: Path) -> Loaded:
             manifests[spec.identity] = stage_code_manifest(spec)
         except Exception:  # raised again, as before, only if the stage is in scope (not stored)
             continue
-    return Loaded(specs, manifests, False)
+    return Loaded(specs, manifests, False, _definitions(specs, manifests))
+
+
+def _definitions(specs: list[StageSpec], manifests: dict[str, dict[str, str]]) -> dict[str, str]:
+    from pivot.session import definition_of
+
+    return {s.identity: definition_of(s, manifests[s.identity]) for s in specs if s.identity in manifests}
 
 
 def _context(root: Path, pipelines: list[str]) -> dict[str, Any]:
@@ -128,15 +135,17 @@ def read(path: Path, context: dict[str, Any], root: Path) -> Loaded | None:
         changed = {f: sig for f, sig in current.items() if sig != params[f]}
         specs = [spec_from_json(raw) for raw in data["specs"]]
         manifests = {str(k): _str_map(v) for k, v in data["manifests"].items()}
-        if set(manifests) != {s.identity for s in specs}:
+        definitions = _str_map(data["definitions"])
+        if set(manifests) != {s.identity for s in specs} or set(definitions) != set(manifests):
             return None
         if changed:
             refreshed = params_refresh.refresh(root, specs, changed, started)
             if refreshed is None:
                 return None
             specs = refreshed.specs
-            _store_refreshed(path, data, refreshed)
-        return Loaded(specs, manifests, True)
+            definitions.update(_definitions([specs[i] for i in refreshed.changed], manifests))
+            _store_refreshed(path, data, refreshed, definitions)
+        return Loaded(specs, manifests, True, definitions)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, UnsafePathError):
         return None  # missing or damaged: load afresh (and rewrite it)
 
@@ -147,8 +156,8 @@ def _str_map(raw: object) -> dict[str, str]:
     return dict(raw)
 
 
-def _store(path: Path, context: dict[str, Any], rec: reads.Recording, specs: list[StageSpec],
-           manifests: dict[str, dict[str, str]], started: int) -> None:
+def _store(path: Path, context: dict[str, Any], rec: reads.Recording, loaded: Loaded, started: int) -> None:
+    specs = loaded.specs
     encoded = [spec_to_json(s) for s in specs]
     if encoded != json.loads(json.dumps(encoded)) or [spec_from_json(e) for e in encoded] != [stripped(s) for s in specs]:
         return  # a value JSON cannot carry exactly (a tuple, NaN): a cached load could differ
@@ -162,19 +171,21 @@ def _store(path: Path, context: dict[str, Any], rec: reads.Recording, specs: lis
     if not _racily_clean([*files.values(), *params.values(), *folder_sigs.values()], started):
         return
     data = {"context": context, "files": files, "params": params, "folders": folders, "specs": encoded,
-            "manifests": manifests}
+            "manifests": loaded.manifests, "definitions": loaded.definitions}
     with contextlib.suppress(OSError):
         _keep_out_of_git(path)
         _write(path, data)
 
 
-def _store_refreshed(path: Path, data: dict[str, Any], refreshed: params_refresh.Refreshed) -> None:
+def _store_refreshed(path: Path, data: dict[str, Any], refreshed: params_refresh.Refreshed,
+                     definitions: dict[str, str]) -> None:
     """The entry with refreshed params written back, so the next command is a plain hit."""
     if not _racily_clean(list(refreshed.signatures.values()), refreshed.started):
         return
     for i, values in refreshed.changed.items():
         data["specs"][i]["param_values"] = values
     data["params"].update(refreshed.signatures)
+    data["definitions"] = definitions
     with contextlib.suppress(OSError, TypeError, ValueError):
         _write(path, data)
 

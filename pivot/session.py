@@ -28,6 +28,9 @@ class Session:
     extra_specs: list[StageSpec] = field(default_factory=list)
     # Code manifests from the load cache (pivot.loadcache), by identity; others are computed.
     manifests: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Definition digests from the load cache, by identity: a stage without one is always
+    # checked in full (the skip memo is keyed by it).
+    definitions: dict[str, str] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -62,13 +65,15 @@ class Session:
 
     def inputs(self, scope: Iterable[str], *, force: Iterable[str] = ()) -> dict[str, StageInputs]:
         forced = set(force)
-        return {s: stage_inputs(self.graph.stages[s], forced=s in forced, code=self.manifests.get(s)) for s in scope}
+        return {s: stage_inputs(self.graph.stages[s], forced=s in forced, code=self.manifests.get(s),
+                                definition=self.definitions.get(s)) for s in scope}
 
     def static_plan(self, scope: Sequence[str], *, force: Iterable[str] = ()) -> Plan:
-        return static_plan(self.graph, scope, self.inputs(scope, force=force), self.ws)
+        return static_plan(self.graph, scope, self.inputs(scope, force=force), self.ws, self.ws.memo)
 
 
-def stage_inputs(spec: StageSpec, *, forced: bool = False, code: dict[str, str] | None = None) -> StageInputs:
+def stage_inputs(spec: StageSpec, *, forced: bool = False, code: dict[str, str] | None = None,
+                 definition: str | None = None) -> StageInputs:
     incremental = any(o.kind == OutKind.INCREMENTAL for o in spec.outs)
     return StageInputs(
         stage=spec.identity,
@@ -79,7 +84,16 @@ def stage_inputs(spec: StageSpec, *, forced: bool = False, code: dict[str, str] 
         forced=forced,
         # Non-deterministic or self-reading stages must never replay an old result.
         uses_run_cache=not spec.always_run and not incremental,
+        definition=definition,
     )
+
+
+def definition_of(spec: StageSpec, code: dict[str, str]) -> str:
+    """The definition digest of ``spec`` with this code manifest (what the load cache keeps)."""
+    from pivot.fingerprint.stage_key import definition_digest
+
+    i = stage_inputs(spec, code=code)
+    return definition_digest(i.stage, i.code, i.params, i.out_decls, i.always_run, i.uses_run_cache)
 
 
 def _manifest(spec: StageSpec) -> dict[str, str]:
@@ -115,13 +129,16 @@ def open_session(root: Path, cwd: Path | None = None, *, extra_specs: Sequence[S
     """``cached``: stages may come from the load cache, as data only (no functions, loaders or
     params objects): for the verbs that only plan and hand stages to workers (status, repro)."""
     manifests: dict[str, dict[str, str]] = {}
+    definitions: dict[str, str] = {}
     if cached:
         from pivot import loadcache
 
         loaded = loadcache.load(root)
         specs = [*loaded.specs, *extra_specs]
         # A notebook stage is fingerprinted afresh, whatever the cache says of that name.
-        manifests = {k: v for k, v in loaded.manifests.items() if k not in {s.identity for s in extra_specs}}
+        own = {s.identity for s in extra_specs}
+        manifests = {k: v for k, v in loaded.manifests.items() if k not in own}
+        definitions = {k: v for k, v in loaded.definitions.items() if k not in own}
     else:
         from pivot.project.discovery import load_pipelines
 
@@ -133,4 +150,4 @@ def open_session(root: Path, cwd: Path | None = None, *, extra_specs: Sequence[S
             cwd_rel = paths.relative_to_root(root, cwd)
         except UserError:
             cwd_rel = ""
-    return Session(Workspace(root), graph, cwd_rel, list(extra_specs), manifests)
+    return Session(Workspace(root), graph, cwd_rel, list(extra_specs), manifests, definitions)

@@ -25,6 +25,7 @@ from pivot.lockfile import LockRecord
 from pivot.paths import strip_dir
 from pivot.project.config import Config
 from pivot.project.layout import Layout
+from pivot.skipmemo import SkipMemo
 from pivot.state import LmdbState, StateBase, mtime_granularity_ns
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 class Workspace:
     def __init__(self, root: Path, *, state: StateBase | None = None) -> None:
+        self._opened_ns = time.time_ns()  # before anything is read: the skip memo's racy bound
         self.root = root
         self.layout = Layout(root)
         self.config = Config.load(self.layout.config_file)
@@ -50,6 +52,14 @@ class Workspace:
         self._granularity = mtime_granularity_ns()
         self._state_text = str(self.layout.state_dir)
         self._closed = False
+        self._memo: SkipMemo | None = None
+
+    @property
+    def memo(self) -> SkipMemo:
+        """Skips earlier plans proved (pivot.skipmemo); what this one proves is written on close."""
+        if self._memo is None:
+            self._memo = SkipMemo(str(self.root), self._state_text, self.state, self._opened_ns, self._granularity)
+        return self._memo
 
     def _cache_url(self) -> str:
         configured = self.config.get("cache.dir")
@@ -153,6 +163,8 @@ class Workspace:
         try:
             self.odb.later.flush()
             self.hasher.flush()
+            if self._memo is not None:
+                self._pending.update(self._memo.entries())
             if self._pending:
                 self.state.put_many(self._pending)
                 self._pending = {}

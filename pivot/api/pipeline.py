@@ -166,7 +166,7 @@ def _ci_plan(s: Session, scope: list[str]) -> Plan:
 
     from pivot.planner.loop import static_plan
 
-    inputs = {k: replace(v, always_run=False) for k, v in s.inputs(scope).items()}
+    inputs = {k: replace(v, always_run=False, definition=None) for k, v in s.inputs(scope).items()}
     return static_plan(s.graph, scope, inputs, s.ws)
 
 

@@ -33,3 +33,26 @@ def stage_key(
             "outs": sorted(sorted(d.items()) for d in out_decls),
         }
     ).hex
+
+
+def definition_digest(
+    identity: str,
+    code: Mapping[str, str],
+    params: Mapping[str, Any],
+    out_decls: Sequence[Mapping[str, str]],
+    always_run: bool,
+    uses_run_cache: bool,
+) -> str:
+    """Everything of a stage's key but its dependency hashes, plus how it is decided: kept
+    in the load cache, so a later plan can tell an unchanged stage without hashing it
+    (pivot.skipmemo)."""
+    return hash_json(
+        {
+            "stage": identity,
+            "code": dict(sorted(code.items())),
+            "params": params,
+            "outs": sorted(sorted(d.items()) for d in out_decls),
+            "always_run": always_run,
+            "uses_run_cache": uses_run_cache,
+        }
+    ).hex

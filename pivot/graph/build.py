@@ -32,6 +32,7 @@ class StageGraph:
     downstream: dict[str, set[str]] = field(default_factory=dict)
     _outs: pygtrie.Trie = field(default_factory=pygtrie.Trie)
     _producers: dict[str, frozenset[str]] = field(default_factory=dict)  # the trie is slow; outputs never change
+    _exact: dict[str, str | None] = field(default_factory=dict)
 
     def producers(self, path: str) -> set[str]:
         """Stages whose outputs equal, contain, or lie inside ``path`` (a fresh set)."""
@@ -44,8 +45,10 @@ class StageGraph:
         return set(cached)
 
     def exact_producer(self, path: str) -> str | None:
-        value = self._outs.get(_parts(path))
-        return None if value is None else str(value[0])
+        if path not in self._exact:  # asked per dependency per plan: the trie walk is slow
+            value = self._outs.get(_parts(path))
+            self._exact[path] = None if value is None else str(value[0])
+        return self._exact[path]
 
     def topo_order(self, subset: Iterable[str] | None = None) -> list[str]:
         """Deterministic topological order (Kahn's algorithm, ties by name)."""

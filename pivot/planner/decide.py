@@ -37,6 +37,9 @@ class StageInputs:
     always_run: bool = False
     forced: bool = False
     uses_run_cache: bool = True
+    # The definition digest the load cache holds for exactly these fields (None: not known,
+    # so the skip memo is not consulted). Whoever replaces a field must drop it.
+    definition: str | None = None
 
 
 def decide(inputs: StageInputs, deps: Mapping[str, str], facts: Facts) -> Decision:

@@ -14,14 +14,35 @@ lock is marked ``upstream_stale``; one whose key certainly changed is marked
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from pivot.graph.build import StageGraph
 from pivot.planner.decide import Facts, StageInputs, decide, definition_changes
 from pivot.planner.decision import Action, Change, Decision, Plan, Reason, ReasonKind
 
 _UNKNOWN = object()
+
+
+class Remembered(Protocol):
+    """A skip proved by an earlier plan (pivot.skipmemo.Recalled)."""
+
+    @property
+    def stage_key(self) -> str: ...
+    @property
+    def deps(self) -> Mapping[str, str]: ...
+    @property
+    def outs(self) -> Mapping[str, str]: ...
+
+    def file_digest(self, path: str) -> str | None: ...
+
+
+class Memo(Protocol):
+    """Earlier proven skips: recalled when the definition and lock file are unchanged."""
+
+    def recall(self, stage: str, definition: str) -> Remembered | None: ...
+    def learn(self, stage: str, definition: str, decision: Decision) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -41,8 +62,10 @@ class PlanLoop:
         facts: Facts,
         *,
         static: bool = False,
+        memo: Memo | None = None,
     ) -> None:
         self._graph = graph
+        self._memo = memo
         self._scope = set(scope)
         self._inputs = inputs
         self._facts = facts
@@ -107,10 +130,40 @@ class PlanLoop:
 
     def _decide(self, stage: str) -> Decision:
         inputs = self._inputs[stage]
-        spec = self._graph.stages[stage]
         failed_up = sorted(u for u in self._graph.upstream[stage] & self._scope if self._settled[u].failed)
         if failed_up:
             return _blocked_by(stage, failed_up, {u for u in failed_up if self._settled[u].blocked})
+        memo = self._memo if inputs.definition is not None and not inputs.forced and not inputs.always_run else None
+        if memo is None or inputs.definition is None:
+            return self._decide_in_full(inputs)
+        recalled = self._recall(inputs, memo.recall(stage, inputs.definition))
+        if recalled is not None:
+            return recalled
+        decision = self._decide_in_full(inputs)
+        if decision.action == Action.SKIP:
+            memo.learn(stage, inputs.definition, decision)
+        return decision
+
+    def _recall(self, inputs: StageInputs, memo: Remembered | None) -> Decision | None:
+        """The skip an earlier plan proved, when everything it compared is unchanged: the same
+        definition (so the same key for the same dependency hashes), the same lock file, the
+        dependencies settling with the same hashes and the outputs' files untouched."""
+        if memo is None:
+            return None
+        spec = self._graph.stages[inputs.stage]
+        if {d.path for d in spec.deps} != set(memo.deps):
+            return None
+        for dep in spec.deps:
+            if self._dep_hash(inputs.stage, dep.path, memo.file_digest) != memo.deps[dep.path]:
+                return None
+        if any(memo.file_digest(path) != digest for path, digest in memo.outs.items()):
+            return None
+        return Decision(inputs.stage, Action.SKIP, (Reason(ReasonKind.UP_TO_DATE),), stage_key=memo.stage_key,
+                        dep_hashes=dict(memo.deps), outs=dict(memo.outs))
+
+    def _decide_in_full(self, inputs: StageInputs) -> Decision:
+        stage = inputs.stage
+        spec = self._graph.stages[stage]
         deps: dict[str, str | None] = {}
         missing: list[Change] = []
         for dep in spec.deps:
@@ -137,8 +190,9 @@ class PlanLoop:
             return Decision(inputs.stage, Action.RUN, (*own, upstream), will_run=True)
         return Decision(inputs.stage, Action.UPSTREAM_STALE, (upstream,))
 
-    def _dep_hash(self, stage: str, path: str) -> object:
-        """The dependency's hash, None when missing, _UNKNOWN when not yet knowable."""
+    def _dep_hash(self, stage: str, path: str, read: Callable[[str], str | None] | None = None) -> object:
+        """The dependency's hash, None when missing, _UNKNOWN when not yet knowable.
+        ``read``: how a file in the workspace is hashed (default: the facts')."""
         producers = self._graph.producers(path) & self._scope
         producers.discard(stage)
         if any(self._settled[p].outs is None for p in producers):
@@ -151,7 +205,7 @@ class PlanLoop:
             return outs.get(path, outs.get(path.rstrip("/") if path.endswith("/") else path + "/"))
         if any(not self._settled[p].in_workspace for p in producers):
             return _UNKNOWN
-        return self._facts.workspace_hash(path)
+        return (read or self._facts.workspace_hash)(path)
 
 
 def _blocked_by(stage: str, upstream: Sequence[str], blocked: set[str]) -> Decision:
@@ -165,8 +219,9 @@ def _blocked_by(stage: str, upstream: Sequence[str], blocked: set[str]) -> Decis
 
 
 def static_plan(
-    graph: StageGraph, scope: Sequence[str], inputs: Mapping[str, StageInputs], facts: Facts
+    graph: StageGraph, scope: Sequence[str], inputs: Mapping[str, StageInputs], facts: Facts,
+    memo: Memo | None = None,
 ) -> Plan:
-    loop = PlanLoop(graph, scope, inputs, facts, static=True)
+    loop = PlanLoop(graph, scope, inputs, facts, static=True, memo=memo)
     loop.advance()
     return loop.plan

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -173,9 +174,18 @@ class PivotMachine(RuleBasedStateMachine):
     def repro(self) -> None:
         self._repro_and_check()
 
+    @rule()
+    def pause(self) -> None:
+        """Time passes: what was written becomes old enough to trust (stat cache, skip memo)."""
+        time.sleep(2 * int(FUZZ_GRANULARITY_NS) / 1e9)
+
     def _repro_and_check(self) -> None:
         status = api.status(all=True, root=self.root, cwd=self.root)
-        predicted = {d.stage: d for d in status.plan}
+        # Asked again at once: now from what the first answer proved (the skip memo), same answer.
+        again_status = api.status(all=True, root=self.root, cwd=self.root)
+        assert [(d.stage, d.action, d.reasons, d.stage_key) for d in again_status.plan] == \
+            [(d.stage, d.action, d.reasons, d.stage_key) for d in status.plan]
+        predicted = {d.stage: d for d in again_status.plan}
         report = _run(self.root)
         for name, outcome in report.outcomes.items():
             d = predicted[name]
@@ -206,12 +216,27 @@ class PivotMachine(RuleBasedStateMachine):
             assert not leftovers, leftovers
 
 
+# Status (explain) is made as the CLI makes it: load cache, stat cache, parsed locks and the skip
+# memo; every execution here is the plain check (no load cache, so no memo). A granularity of
+# 50 ms (still coarser than the kernel's timestamp tick) lets the steps of one sequence trust
+# what earlier steps proved, so the memo's and the stat cache's recalls are what get compared.
+FUZZ_GRANULARITY_NS = "50000000"
+
+
 def _fuzz(kind: str) -> None:
     COUNTS.update(sequences=0, steps=0)
-    run_state_machine_as_test(PivotMachine, settings=settings(
-        max_examples=EXAMPLES[kind], stateful_step_count=6, deadline=None, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    ))
+    saved = os.environ.get("PIVOT_MTIME_GRANULARITY_NS")
+    os.environ["PIVOT_MTIME_GRANULARITY_NS"] = FUZZ_GRANULARITY_NS
+    try:
+        run_state_machine_as_test(PivotMachine, settings=settings(
+            max_examples=EXAMPLES[kind], stateful_step_count=6, deadline=None, database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ))
+    finally:
+        if saved is None:
+            os.environ.pop("PIVOT_MTIME_GRANULARITY_NS", None)
+        else:
+            os.environ["PIVOT_MTIME_GRANULARITY_NS"] = saved
     print(f"\nfuzz: {COUNTS['sequences']} sequences, {COUNTS['steps']} steps passed on the {kind} executor "
           "(explain agrees, second run does nothing, workspace equals scratch)", flush=True)
     assert COUNTS["sequences"] > 0
