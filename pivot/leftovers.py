@@ -34,23 +34,23 @@ def is_leftover(name: str) -> bool:
 
 def sweep(root: Path, folders: Iterable[str]) -> list[str]:
     """Remove leftovers in ``folders`` (root-relative) and under ``.pivot/stages``; root-relative names removed."""
+    listed: dict[str, list[str]] = {}  # folder -> the names in it (each folder listed once)
+    for folder in folders:
+        place = os.path.normpath(os.path.join(root, folder))
+        if place not in listed:
+            try:
+                listed[place] = os.listdir(place)
+            except OSError:  # not created yet
+                listed[place] = []
+    stages = os.path.join(root, ".pivot", "stages")
+    for folder, subfolders, files in os.walk(stages):  # a lock folder per sub-pipeline: walked once
+        listed.setdefault(folder, [*subfolders, *files])
     removed: list[str] = []
-    seen: set[Path] = set()
-    stages = root / ".pivot" / "stages"
-    places = [root / folder for folder in folders]
-    places += [Path(d) for d, _, _ in os.walk(stages)] if stages.is_dir() else []
-    for place in places:
-        if place in seen:
-            continue
-        seen.add(place)
-        try:
-            entries = list(os.scandir(place))
-        except OSError:  # not created yet
-            continue
-        for entry in entries:
-            if is_leftover(entry.name):
-                _remove(Path(entry.path))
-                removed.append(Path(entry.path).relative_to(root).as_posix())
+    for place, names in listed.items():
+        for name in names:
+            if name.startswith(".") and is_leftover(name):
+                _remove(Path(place, name))
+                removed.append(Path(place, name).relative_to(root).as_posix())
     return removed
 
 

@@ -7,6 +7,7 @@ A missing, corrupt or foreign-schema lock reads as "never ran".
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
@@ -16,9 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from pivot import yamlemit
 from pivot.digest import Digest
 from pivot.outrecord import OutRecord, by_path
 from pivot.safepath import safe_path
@@ -26,12 +24,21 @@ from pivot.safepath import safe_path
 SCHEMA_VERSION = 1
 log = logging.getLogger(__name__)
 
-try:  # the C loader/dumper is ~10x faster; fall back when libyaml is absent
-    _Loader: Any = yaml.CSafeLoader
-    _Dumper: Any = yaml.CSafeDumper
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
-    _Dumper = yaml.SafeDumper
+
+@functools.cache
+def yaml_loader() -> Any:
+    """PyYAML's safe loader, imported when a lock file is first parsed: a no-op answered from
+    parsed locks and the skip memo never pays PyYAML's import. The C one is ~10x faster."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.cache
+def _yaml_dumper() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 @dataclass(frozen=True)
@@ -101,11 +108,15 @@ def lock_name(state_dir: str, identity: str) -> str:
 
 
 def dumps(record: LockRecord) -> str:
+    from pivot import yamlemit  # imports PyYAML (its resolvers): only when a lock is written
+
     data = record.to_dict()
     try:
         return yamlemit.dumps(data)
     except yamlemit.Unsupported:  # an unusual params value (a date, a non-string key): PyYAML's way
-        return str(yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True))
+        import yaml
+
+        return str(yaml.dump(data, Dumper=_yaml_dumper(), sort_keys=False, default_flow_style=False, allow_unicode=True))
 
 
 def read(path: Path) -> LockRecord | None:
@@ -126,8 +137,10 @@ def read(path: Path) -> LockRecord | None:
 
 def parse(text: str, where: str) -> LockRecord | None:
     """A lock file's text (from disk or from a git revision), or None when corrupt or foreign."""
+    import yaml
+
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = yaml.load(text, Loader=yaml_loader())
         if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
             log.warning("lock file %s has an unknown schema; treating the stage as never run", where)
             return None

@@ -30,7 +30,7 @@ TRICKY_NUMBERS = [0, 1, -1, 10**30, -(10**30), 0.0, -0.0, 1e-05, 1e-5, 0.1, 1e16
 
 
 def _load(text: str) -> object:
-    return yaml.load(text, Loader=lockfile._Loader)
+    return yaml.load(text, Loader=lockfile.yaml_loader())
 
 
 def _same(a: object, b: object) -> bool:
