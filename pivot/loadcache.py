@@ -142,12 +142,20 @@ def read(path: Path, context: dict[str, Any], root: Path) -> Loaded | None:
             refreshed = params_refresh.refresh(root, specs, changed, started)
             if refreshed is None:
                 return None
+            # Every stage reading the file was re-resolved; only those whose values moved get a new digest.
+            # Compared as JSON: 1, 1.0 and true are equal in Python but not in a stage key.
+            moved = [refreshed.specs[i] for i in refreshed.changed
+                     if _canonical(refreshed.specs[i].param_values) != _canonical(specs[i].param_values)]
             specs = refreshed.specs
-            definitions.update(_definitions([specs[i] for i in refreshed.changed], manifests))
+            definitions.update(_definitions(moved, manifests))
             _store_refreshed(path, data, refreshed, definitions)
         return Loaded(specs, manifests, True, definitions)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, UnsafePathError):
         return None  # missing or damaged: load afresh (and rewrite it)
+
+
+def _canonical(values: Any) -> str:
+    return json.dumps(values, sort_keys=True, separators=(",", ":"))
 
 
 def _str_map(raw: object) -> dict[str, str]:
