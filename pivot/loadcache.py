@@ -92,7 +92,7 @@ def _fresh(root: Path) -> Loaded:
 
 
 def _definitions(specs: list[StageSpec], manifests: dict[str, dict[str, str]]) -> dict[str, str]:
-    from pivot.session import definition_of
+    from pivot.stage_inputs import definition_of
 
     return {s.identity: definition_of(s, manifests[s.identity]) for s in specs if s.identity in manifests}
 
