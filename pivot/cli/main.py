@@ -6,6 +6,7 @@ Heavy modules are imported inside commands so `pivot --help` stays fast.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -32,6 +33,9 @@ class PivotGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:  # `pivot history | head`: the reader left, as SIGPIPE would end a C tool
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+            ctx.exit(141)
         except Exception as exc:  # a library error no boundary translated: still one line, exit 2
             if ctx.obj and ctx.obj.get("verbose"):
                 raise
