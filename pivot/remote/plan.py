@@ -40,7 +40,8 @@ def plan_push(ws: Workspace, sel: Selection, r: Remote, n: int, *, verify: bool 
     here = ws.odb.exists_many(ex.files)
     todo = r.missing(here, jobs=n, use_index=not verify)
     tree_todo = r.missing(set(ex.trees) - ex.unreadable, jobs=n, use_index=not verify)
-    return PushPlan(ex, here, todo, {t: entries(ws.odb, t) for t in tree_todo}, keys - r.record_keys())
+    return PushPlan(ex, here, todo, {t: entries(ws.odb, t) for t in tree_todo},
+                    r.records_missing(keys, use_index=not verify))
 
 
 @dataclass

@@ -220,6 +220,22 @@ class Remote:
     def record_keys(self) -> set[str]:
         return set(retry(lambda: list(self.odb.iter_records(RUNS))))
 
+    def records_missing(self, keys: set[str], *, use_index: bool = True) -> set[str]:
+        """The run records the remote lacks. Records pushed or seen before are in the index
+        (dropped with it on gc), so a push with nothing new skips listing the remote's."""
+        todo = {k for k in keys if not (use_index and self.known_record(k))}
+        if not todo:
+            return set()
+        present = self.record_keys() & todo
+        self.remember_records(present)
+        return todo - present
+
+    def known_record(self, key: str) -> bool:
+        return self.state.get(self._prefix + key) is not None
+
+    def remember_records(self, keys: Iterable[str]) -> None:
+        self.state.put_many({self._prefix + k: b"1" for k in keys})
+
     def push_record(self, local: ObjectStore, key: str) -> bool:
         data = local.get_record(key)
         if data is None:

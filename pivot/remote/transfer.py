@@ -77,7 +77,10 @@ def push(targets: Targets = None, *, remote: str | None = None, jobs: int | None
         _describe(failed, ex, report)
         report.transferred = len(plan.todo) + len(ok_trees) - len(failed)
         report.nbytes = sizes(ws.odb, (plan.todo | ok_trees) - {f.digest for f in failed})
-        report.records = sum(pool_map(lambda k: r.push_record(ws.odb, k), sorted(plan.record_keys), n))
+        keys = sorted(plan.record_keys)
+        pushed = pool_map(lambda k: r.push_record(ws.odb, k), keys, n)
+        r.remember_records(k for k, ok in zip(keys, pushed, strict=True) if ok)  # from this thread only
+        report.records = sum(pushed)
     return report
 
 
