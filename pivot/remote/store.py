@@ -61,6 +61,7 @@ class Remote:
         # Listings are re-read before every use anyway; a cached one could hide an object
         # another process (or this one) wrote since, so remotes keep none.
         self._options = pool_options(url, {"use_listings_cache": False, **(storage_options or {})}, MAX_JOBS)
+        self._plain = url.startswith(("s3://", "s3a://")) and not storage_options  # see sync_index
         self._prefix = f"{INDEX_PREFIX}{name}:"
 
     @functools.cached_property
@@ -73,14 +74,25 @@ class Remote:
         return f"Remote({self.name!r}, {self.url!r})"
 
     # -- index (speed-up only) ------------------------------------------------
-    def sync_index(self) -> None:
-        """Drop the index when the remote was garbage-collected or the name now means another URL."""
-        epoch = retry(lambda: self.odb.get_record(EPOCH_RECORD)) or b""
-        current = self.url.encode() + b"\n" + epoch
+    def sync_index(self, *, create_epoch: bool = False) -> None:
+        """Drop the index when the remote was garbage-collected or the name now means another URL.
+
+        ``create_epoch`` (push: it may write) gives a remote that never saw a gc an epoch, so
+        later pushes can confirm it through pivot.remote.s3_epoch without importing s3fs.
+        The index restarts under the new epoch: nothing learnt before the write is kept."""
         meta = f"{INDEX_PREFIX}{self.name}"  # no trailing ":" so the prefix delete spares it
-        if self.state.get(meta) != current:
+        stored, prefix = self.state.get(meta), self.url.encode() + b"\n"
+        if stored is not None and len(stored) > len(prefix) and stored.startswith(prefix) and self._plain:
+            from pivot.remote.s3_epoch import read_record
+
+            if read_record(self.url, EPOCH_RECORD) == stored[len(prefix):]:
+                return  # the same random epoch the index was built under: no gc since
+        epoch = retry(lambda: self.odb.get_record(EPOCH_RECORD)) or b""
+        if not epoch and create_epoch:
+            epoch = self.new_epoch()
+        if stored != prefix + epoch:
             self.forget_all()
-            self.state.put_many({meta: current})
+            self.state.put_many({meta: prefix + epoch})
 
     def forget_all(self) -> None:
         self.state.delete_prefix(self._prefix)
@@ -262,9 +274,11 @@ class Remote:
         local.put_record(key, data)
         return record
 
-    def new_epoch(self) -> None:
-        retry(lambda: self.odb.put_record(EPOCH_RECORD, uuid.uuid4().hex.encode()))
+    def new_epoch(self) -> bytes:
+        epoch = uuid.uuid4().hex.encode()
+        retry(lambda: self.odb.put_record(EPOCH_RECORD, epoch))
         self.forget_all()
+        return epoch
 
 
 

@@ -64,7 +64,7 @@ def push(targets: Targets = None, *, remote: str | None = None, jobs: int | None
         report.modified = modified_tracked(ws, {i.path for i in sel.items})
         if r is None:  # the cache is the remote: nothing to upload
             return report
-        r.sync_index()
+        r.sync_index(create_epoch=True)
         plan = plan_push(ws, sel, r, n, verify=verify)
         ex, here = plan.ex, plan.here
         # What run records name is shared when present; only the selection's own objects must be.
