@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures.project import run_cli
 from tests.remote.conftest import add_remote, working_copy
 
@@ -16,6 +18,7 @@ def _records(store_url: str) -> list[str]:
     return sorted(ObjectStore(store_url).iter_records(RUNS))
 
 
+@pytest.mark.s3
 def test_noop_push_only_reads_the_epoch(origin: Path, tmp_path: Path, s3_bucket: str,
                                         s3_requests: list[tuple[str, str, str]]) -> None:
     a = working_copy(origin, tmp_path / "a")
