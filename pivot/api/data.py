@@ -78,8 +78,15 @@ def checkout(targets: Targets = None, *, root: str | os.PathLike[str] | None = N
     """Restore tracked files and stage outputs from the cache into the workspace."""
     from pivot.project import tracked
 
+    wanted = target_list(targets)
+    if not wanted:
+        ws = _tracked_only(root, cwd)
+        if ws is not None:  # no stage has a lock: only tracked data, the pipelines are not needed
+            try:
+                return _restore_reporting(ws, [(t.path, t.digest, t.is_dir) for t in tracked.find_all(ws.root)])
+            finally:
+                ws.close()
     with session(root, cwd) as s:
-        wanted = target_list(targets)
         items = [(t.path, t.digest, t.is_dir) for t in tracked.find_all(s.root)]
         scope = s.scope(wanted, all_pipelines=not wanted, upstream=False) if wanted else list(s.graph.stages)
         for stage in scope:
@@ -90,11 +97,33 @@ def checkout(targets: Targets = None, *, root: str | os.PathLike[str] | None = N
                     items.append((o.path, o.digest, o.is_dir))
                 else:
                     log.warning("%s: skipping %s, not an output of stage %r", s.ws.layout.lock_file(stage), o.path, stage)
-        restored = restore(s.ws, items)
-        for rel, digest, is_dir in items:  # never silent about what could not be restored
-            if not s.ws.object_available(digest, is_dir) and s.ws.workspace_hash(rel) != str(digest):
-                log.warning("%s is not in the local cache and was not restored; `pivot pull` fetches it", rel)
-        return restored
+        return _restore_reporting(s.ws, items)
+
+
+def _tracked_only(root: str | os.PathLike[str] | None, cwd: str | os.PathLike[str] | None) -> Workspace | None:
+    """The project's workspace when no stage has a lock file, else None. Importing and loading
+    the pipelines costs ~0.3 s and is only needed to check each lock against its stage's
+    declared outputs; without locks there is nothing to check."""
+    from pathlib import Path
+
+    from pivot.project.root import find_root
+
+    ws = Workspace(Path(root).resolve() if root is not None else find_root(Path(cwd or Path.cwd())))
+    if next((ws.layout.state_dir / "stages").rglob("*.lock"), None) is None:
+        from pivot.api.session import _refetch_from_remote
+
+        ws.refetch = _refetch_from_remote(ws)  # as in a session: a corrupt object comes back from the remote
+        return ws
+    ws.close()
+    return None
+
+
+def _restore_reporting(ws: Workspace, items: Sequence[tuple[str, Digest, bool]]) -> list[str]:
+    restored = restore(ws, items)
+    for rel, digest, is_dir in items:  # never silent about what could not be restored
+        if not ws.object_available(digest, is_dir) and ws.workspace_hash(rel) != str(digest):
+            log.warning("%s is not in the local cache and was not restored; `pivot pull` fetches it", rel)
+    return restored
 
 
 def restore(ws: Workspace, items: Iterable[tuple[str, Digest, bool]], *, only_missing: bool = False) -> list[str]:

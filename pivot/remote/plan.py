@@ -40,7 +40,8 @@ def plan_push(ws: Workspace, sel: Selection, r: Remote, n: int, *, verify: bool 
     here = ws.odb.exists_many(ex.files)
     todo = r.missing(here, jobs=n, use_index=not verify)
     tree_todo = r.missing(set(ex.trees) - ex.unreadable, jobs=n, use_index=not verify)
-    return PushPlan(ex, here, todo, {t: entries(ws.odb, t) for t in tree_todo}, keys - r.record_keys())
+    return PushPlan(ex, here, todo, {t: entries(ws.odb, t) for t in tree_todo},
+                    r.records_missing(keys, use_index=not verify))
 
 
 @dataclass
@@ -63,9 +64,14 @@ class FetchPlan:
 def plan_fetch(ws: Workspace, sel: Selection, r: Remote, n: int, *, all_history: bool) -> FetchPlan:
     """The selection's objects plus the run records of its stage keys (every record on the
     remote, with what it names, only with ``all_history``). Raises CorruptObjectError."""
-    remote_keys = r.record_keys()
-    keys = remote_keys if all_history else {record_key(k) for k in sel.stage_keys} & remote_keys
     local_keys = set(ws.odb.iter_records(RUNS))
-    optional = record_items(ws.odb, keys & local_keys) + record_items(r.odb, keys - local_keys)
+    wanted = {record_key(k) for k in sel.stage_keys}
+    if not all_history and wanted <= local_keys:
+        keys = wanted  # every record wanted is here already: no need to list the remote's
+    else:
+        remote_keys = r.record_keys()
+        keys = remote_keys if all_history else wanted & remote_keys
+    new_keys = keys - local_keys
+    optional = record_items(ws.odb, keys & local_keys) + (record_items(r.odb, new_keys) if new_keys else [])
     ex = expand(sel.items, ws.odb, r, n, optional)
-    return FetchPlan(ex, keys, keys - local_keys, ex.files - ws.odb.exists_many(ex.files))
+    return FetchPlan(ex, keys, new_keys, ex.files - ws.odb.exists_many(ex.files))

@@ -14,6 +14,7 @@ and it is dropped whenever the remote's gc epoch or URL changes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -59,22 +60,39 @@ class Remote:
         self.state = state
         # Listings are re-read before every use anyway; a cached one could hide an object
         # another process (or this one) wrote since, so remotes keep none.
-        options = pool_options(url, {"use_listings_cache": False, **(storage_options or {})}, MAX_JOBS)
-        self.odb = ObjectStore(url, storage_options=options)
+        self._options = pool_options(url, {"use_listings_cache": False, **(storage_options or {})}, MAX_JOBS)
+        self._plain = url.startswith(("s3://", "s3a://")) and not storage_options  # see sync_index
         self._prefix = f"{INDEX_PREFIX}{name}:"
+
+    @functools.cached_property
+    def odb(self) -> ObjectStore:
+        """Opened on first use: that imports the filesystem (s3fs: ~0.4 s), which a pull whose
+        objects are all here already never needs."""
+        return ObjectStore(self.url, storage_options=self._options)
 
     def __repr__(self) -> str:
         return f"Remote({self.name!r}, {self.url!r})"
 
     # -- index (speed-up only) ------------------------------------------------
-    def sync_index(self) -> None:
-        """Drop the index when the remote was garbage-collected or the name now means another URL."""
-        epoch = retry(lambda: self.odb.get_record(EPOCH_RECORD)) or b""
-        current = self.url.encode() + b"\n" + epoch
+    def sync_index(self, *, create_epoch: bool = False) -> None:
+        """Drop the index when the remote was garbage-collected or the name now means another URL.
+
+        ``create_epoch`` (push: it may write) gives a remote that never saw a gc an epoch, so
+        later pushes can confirm it through pivot.remote.s3_epoch without importing s3fs.
+        The index restarts under the new epoch: nothing learnt before the write is kept."""
         meta = f"{INDEX_PREFIX}{self.name}"  # no trailing ":" so the prefix delete spares it
-        if self.state.get(meta) != current:
+        stored, prefix = self.state.get(meta), self.url.encode() + b"\n"
+        if stored is not None and len(stored) > len(prefix) and stored.startswith(prefix) and self._plain:
+            from pivot.remote.s3_epoch import read_record
+
+            if read_record(self.url, EPOCH_RECORD) == stored[len(prefix):]:
+                return  # the same random epoch the index was built under: no gc since
+        epoch = retry(lambda: self.odb.get_record(EPOCH_RECORD)) or b""
+        if not epoch and create_epoch:
+            epoch = self.new_epoch()
+        if stored != prefix + epoch:
             self.forget_all()
-            self.state.put_many({meta: current})
+            self.state.put_many({meta: prefix + epoch})
 
     def forget_all(self) -> None:
         self.state.delete_prefix(self._prefix)
@@ -110,6 +128,9 @@ class Remote:
     # -- objects ----------------------------------------------------------------
     def upload(self, local: ObjectStore, ds: Iterable[Digest], *, jobs: int = DEFAULT_JOBS,
                progress: Progress | None = None) -> list[Failure]:
+        ds = set(ds)
+        if not ds:  # nothing to move: do not open the remote for it
+            return []
         kill = KillSwitch()
         fs = async_fs(self.odb)
         if fs is not None and local.is_local:
@@ -143,6 +164,9 @@ class Remote:
 
     def download(self, local: ObjectStore, ds: Iterable[Digest], tmp_dir: Path, *,
                  jobs: int = DEFAULT_JOBS, progress: Progress | None = None) -> list[Failure]:
+        ds = set(ds)
+        if not ds:  # a pull of what is already here never opens the remote
+            return []
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fs = async_fs(self.odb)
         if fs is not None:
@@ -208,6 +232,22 @@ class Remote:
     def record_keys(self) -> set[str]:
         return set(retry(lambda: list(self.odb.iter_records(RUNS))))
 
+    def records_missing(self, keys: set[str], *, use_index: bool = True) -> set[str]:
+        """The run records the remote lacks. Records pushed or seen before are in the index
+        (dropped with it on gc), so a push with nothing new skips listing the remote's."""
+        todo = {k for k in keys if not (use_index and self.known_record(k))}
+        if not todo:
+            return set()
+        present = self.record_keys() & todo
+        self.remember_records(present)
+        return todo - present
+
+    def known_record(self, key: str) -> bool:
+        return self.state.get(self._prefix + key) is not None
+
+    def remember_records(self, keys: Iterable[str]) -> None:
+        self.state.put_many({self._prefix + k: b"1" for k in keys})
+
     def push_record(self, local: ObjectStore, key: str) -> bool:
         data = local.get_record(key)
         if data is None:
@@ -234,9 +274,11 @@ class Remote:
         local.put_record(key, data)
         return record
 
-    def new_epoch(self) -> None:
-        retry(lambda: self.odb.put_record(EPOCH_RECORD, uuid.uuid4().hex.encode()))
+    def new_epoch(self) -> bytes:
+        epoch = uuid.uuid4().hex.encode()
+        retry(lambda: self.odb.put_record(EPOCH_RECORD, epoch))
         self.forget_all()
+        return epoch
 
 
 

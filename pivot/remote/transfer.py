@@ -64,7 +64,7 @@ def push(targets: Targets = None, *, remote: str | None = None, jobs: int | None
         report.modified = modified_tracked(ws, {i.path for i in sel.items})
         if r is None:  # the cache is the remote: nothing to upload
             return report
-        r.sync_index()
+        r.sync_index(create_epoch=True)
         plan = plan_push(ws, sel, r, n, verify=verify)
         ex, here = plan.ex, plan.here
         # What run records name is shared when present; only the selection's own objects must be.
@@ -77,7 +77,10 @@ def push(targets: Targets = None, *, remote: str | None = None, jobs: int | None
         _describe(failed, ex, report)
         report.transferred = len(plan.todo) + len(ok_trees) - len(failed)
         report.nbytes = sizes(ws.odb, (plan.todo | ok_trees) - {f.digest for f in failed})
-        report.records = sum(pool_map(lambda k: r.push_record(ws.odb, k), sorted(plan.record_keys), n))
+        keys = sorted(plan.record_keys)
+        pushed = pool_map(lambda k: r.push_record(ws.odb, k), keys, n)
+        r.remember_records(k for k, ok in zip(keys, pushed, strict=True) if ok)  # from this thread only
+        report.records = sum(pushed)
     return report
 
 
