@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from pivot.cache import fastio
-from pivot.cache.fs_open import local_path, url_to_fs
+from pivot.cache.fs_open import lazy_s3_base, local_path, url_to_fs
 from pivot.cache.integrity import Readable, copy_hashing, expect_unchanged, verify
 from pivot.cache.later import Later
 from pivot.cache.layout import FILES, object_key, object_prefix, parse_object_key
@@ -54,16 +54,20 @@ class ObjectStore(RecordsMixin):
         if local is not None:
             # A plain folder needs no fsspec: importing and resolving it costs more
             # than a whole no-op status, and local paths never go through self.fs.
-            self.is_local = True
-            self._base = str(local)
-            self._atomic_put = False
+            self.is_local, self._base, self._atomic_put = True, str(local), False
             return
+        if (base := lazy_s3_base(url, self.storage_options)) is not None:  # s3fs opened on first use
+            self.is_local, self._base, self._atomic_put = False, base, True
+            return
+        self._open_fs()
+
+    def _open_fs(self) -> None:
         from fsspec.implementations.local import LocalFileSystem
 
         try:  # fs_open names the extra to install when s3fs is missing
-            self._fs, path = url_to_fs(url, **self.storage_options)
+            self._fs, path = url_to_fs(self.url, **self.storage_options)
         except (ValueError, ImportError, TypeError) as exc:  # unknown protocol, bad option
-            raise ConfigError(f"cannot open the store {url}: {exc}", path=url) from exc
+            raise ConfigError(f"cannot open the store {self.url}: {exc}", path=self.url) from exc
         self.is_local = isinstance(self._fs, LocalFileSystem)
         self._base = path.rstrip("/") if path != "/" else path
         protocols = self._fs.protocol if isinstance(self._fs.protocol, tuple) else (self._fs.protocol,)
@@ -71,6 +75,8 @@ class ObjectStore(RecordsMixin):
 
     @property
     def fs(self) -> Any:
+        if self._fs is None and not self.is_local:
+            self._open_fs()
         if self._fs is None:
             from fsspec.implementations.local import LocalFileSystem
 
