@@ -9,6 +9,8 @@ from pivot.errors import ConfigError
 
 # URL scheme -> the pivot extra that installs its filesystem
 EXTRAS = {"s3": "s3", "s3a": "s3"}
+# Stores where one PUT is atomic: objects are written in place, not to a temp name + move.
+ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
 
 
 def url_to_fs(url: str, **options: Any) -> tuple[Any, str]:
@@ -22,6 +24,19 @@ def url_to_fs(url: str, **options: Any) -> tuple[Any, str]:
         hint = f"pip install 'pivot[{extra}]'" if extra else f"install the fsspec backend for {scheme}://"
         raise ConfigError(f"{url}: {scheme}:// needs a package that is not installed: {hint}", path=url) from exc
     return fs, str(path)
+
+
+def open_store_fs(url: str, options: dict[str, Any]) -> tuple[Any, str, bool, bool]:
+    """(filesystem, base path, is local, one PUT is atomic) for an object store's URL."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    try:  # url_to_fs names the extra to install when s3fs is missing
+        fs, path = url_to_fs(url, **options)
+    except (ValueError, ImportError, TypeError) as exc:  # unknown protocol, bad option
+        raise ConfigError(f"cannot open the store {url}: {exc}", path=url) from exc
+    base = path.rstrip("/") if path != "/" else path
+    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return fs, base, isinstance(fs, LocalFileSystem), bool(ATOMIC_PUT.intersection(protocols))
 
 
 def local_path(url: str) -> Path | None:

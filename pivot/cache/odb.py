@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from pivot.cache import fastio
-from pivot.cache.fs_open import lazy_s3_base, local_path, url_to_fs
+from pivot.cache.fs_open import lazy_s3_base, local_path, open_store_fs
 from pivot.cache.integrity import Readable, copy_hashing, expect_unchanged, verify
 from pivot.cache.later import Later
 from pivot.cache.layout import FILES, object_key, object_prefix, parse_object_key
 from pivot.cache.records import RecordsMixin
 from pivot.digest import Digest, hash_bytes
-from pivot.errors import CacheError, ConfigError
+from pivot.errors import CacheError
 from pivot.fingerprint.trees import ArtifactHash, TreeEntry, hash_file, manifest_bytes
 from pivot.fingerprint.trees import parse_manifest as _parse_manifest
 from pivot.leftovers import temp_beside
@@ -32,7 +32,6 @@ from pivot.pool import pool_map
 
 READ_ONLY = 0o444
 QUARANTINE = "quarantine"  # beside files/ and runs/: objects that failed verification
-_ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
 _FEW = 8  # up to this many digests, one existence check each beats listing
 _MANY_PREFIXES = 128  # beyond this many "xx/" folders, one recursive listing is cheaper
 _THREADS = 16
@@ -62,16 +61,7 @@ class ObjectStore(RecordsMixin):
         self._open_fs()
 
     def _open_fs(self) -> None:
-        from fsspec.implementations.local import LocalFileSystem
-
-        try:  # fs_open names the extra to install when s3fs is missing
-            self._fs, path = url_to_fs(self.url, **self.storage_options)
-        except (ValueError, ImportError, TypeError) as exc:  # unknown protocol, bad option
-            raise ConfigError(f"cannot open the store {self.url}: {exc}", path=self.url) from exc
-        self.is_local = isinstance(self._fs, LocalFileSystem)
-        self._base = path.rstrip("/") if path != "/" else path
-        protocols = self._fs.protocol if isinstance(self._fs.protocol, tuple) else (self._fs.protocol,)
-        self._atomic_put = bool(_ATOMIC_PUT.intersection(protocols))
+        self._fs, self._base, self.is_local, self._atomic_put = open_store_fs(self.url, self.storage_options)
 
     @property
     def fs(self) -> Any:
