@@ -55,7 +55,7 @@ class Loaded:
     specs: list[StageSpec]
     manifests: dict[str, dict[str, str]]  # identity -> code manifest
     from_cache: bool
-    definitions: dict[str, str]  # identity -> definition digest (pivot.session.definition_of)
+    definitions: dict[str, str]  # identity -> definition digest (pivot.stage_inputs.definition_of)
 
 
 def load(root: Path) -> Loaded:
