@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def local_path(url: str) -> Path | None:
     return Path(url).expanduser().absolute()
 
 
-def lazy_s3_base(url: str, options: dict[str, Any]) -> str | None:
+def lazy_s3_base(url: str, options: Mapping[str, Any]) -> str | None:
     """The "bucket/prefix" of a plain s3:// URL, else None. Opening s3fs costs ~0.6 s of CPU
     (imports, a botocore session), and an isolated worker whose deps ride in its task and whose
     small outputs go back inline never touches S3: such a store opens its filesystem on first use."""

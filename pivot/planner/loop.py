@@ -133,15 +133,15 @@ class PlanLoop:
         failed_up = sorted(u for u in self._graph.upstream[stage] & self._scope if self._settled[u].failed)
         if failed_up:
             return _blocked_by(stage, failed_up, {u for u in failed_up if self._settled[u].blocked})
-        memo = self._memo if inputs.definition is not None and not inputs.forced and not inputs.always_run else None
-        if memo is None or inputs.definition is None:
+        memo, definition = self._memo, inputs.definition
+        if memo is None or definition is None or inputs.forced or inputs.always_run:
             return self._decide_in_full(inputs)
-        recalled = self._recall(inputs, memo.recall(stage, inputs.definition))
+        recalled = self._recall(inputs, memo.recall(stage, definition))
         if recalled is not None:
             return recalled
         decision = self._decide_in_full(inputs)
         if decision.action == Action.SKIP:
-            memo.learn(stage, inputs.definition, decision)
+            memo.learn(stage, definition, decision)
         return decision
 
     def _recall(self, inputs: StageInputs, memo: Remembered | None) -> Decision | None:

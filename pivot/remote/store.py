@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pivot.cache.fs_open import lazy_s3_base
 from pivot.cache.layout import RUNS, object_key
 from pivot.cache.odb import ObjectStore
 from pivot.cache.run_cache import RunRecord
@@ -61,7 +62,7 @@ class Remote:
         # Listings are re-read before every use anyway; a cached one could hide an object
         # another process (or this one) wrote since, so remotes keep none.
         self._options = pool_options(url, {"use_listings_cache": False, **(storage_options or {})}, MAX_JOBS)
-        self._plain = url.startswith(("s3://", "s3a://")) and not storage_options  # see sync_index
+        self._plain = lazy_s3_base(url, storage_options or {}) is not None  # see sync_index
         self._prefix = f"{INDEX_PREFIX}{name}:"
 
     @functools.cached_property
