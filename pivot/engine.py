@@ -23,7 +23,7 @@ from pivot.executor.task import StageResult, StageTask, TaskDep, TaskOut
 from pivot.fingerprint.stage_key import manifest_hash
 from pivot.hints import blocked_reason
 from pivot.planner.decide import StageInputs
-from pivot.planner.decision import Action, Decision
+from pivot.planner.decision import Action, Decision, Plan
 from pivot.planner.loop import PlanLoop
 from pivot.project.spec import OutKind, StageSpec
 from pivot.results import Outcome, RunReport, StageOutcome
@@ -106,6 +106,18 @@ def finish_report(run: _Run) -> RunReport:
     if run.report.cluster_lost:
         run.report.cluster_lost = _lost_message(run.report)
     return run.report
+
+
+def skipped_report(plan: Plan, progress: ProgressFn | None = None) -> RunReport:
+    """The report of a run whose whole plan was remembered as skips (pivot.planshot): what
+    ``execute`` reports when every stage is skipped, without a planning loop."""
+    report = RunReport(plan=plan)
+    for decision in plan:
+        outcome = StageOutcome(decision.stage, Outcome.SKIPPED, decision.reason_text())
+        report.outcomes[decision.stage] = outcome
+        if progress is not None:
+            progress(Event("finish", decision.stage, outcome, len(report.outcomes), len(plan), ()))
+    return report
 
 
 def _lost_message(report: RunReport) -> str:

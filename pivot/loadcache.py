@@ -21,7 +21,6 @@ use it, whose planner side needs none (workers load stage functions themselves).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import linecache
 import logging
@@ -33,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import xxhash
+
 from pivot import lockfile, params_refresh
 from pivot.loadcache_codec import spec_from_json, spec_to_json, stripped
 from pivot.project import reads
@@ -43,7 +44,8 @@ from pivot.project.walk import discover
 from pivot.safepath import UnsafePathError
 from pivot.state import mtime_granularity_ns
 
-FORMAT = 3  # 2: shell stages' params files kept apart and refreshed (pivot.params_refresh); 3: definitions
+FORMAT = 4  # 2: shell stages' params files kept apart and refreshed (pivot.params_refresh); 3: definitions;
+# 4: a header line (checked alone) and a body line
 CACHE_FILE = "load-cache.json"
 SWITCH_ENV = "PIVOT_LOAD_CACHE"  # "0": never read or write the cache
 # Set by the shell itself, never read by a pipeline in a way that matters.
@@ -60,20 +62,48 @@ class Loaded:
 
 def load(root: Path) -> Loaded:
     """The project's stages: from the cache when nothing they were built from changed."""
-    root = absolute(root)
-    if os.environ.get(SWITCH_ENV) == "0":
-        return _fresh(root)
-    path = root / ".pivot" / CACHE_FILE
-    context = _context(root, [p.relative_to(root).as_posix() for p in discover(root)])
-    hit = read(path, context, root)
-    if hit is not None:
-        return hit
-    started = time.time_ns()
-    with reads.recording() as rec, _warnings() as warned:
-        loaded = _fresh(root)
-    if not rec.unnamed and not warned and len(loaded.manifests) == len(loaded.specs):
-        _store(path, context, rec, loaded, started)
-    return loaded
+    return open_load(root).get()
+
+
+class Pending:
+    """A load whose cache header is checked but whose stages are decoded only when asked for."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = absolute(root)
+        self._header: Header | None = None
+        self._loaded: Loaded | None = None
+        self._path = self.root / ".pivot" / CACHE_FILE
+        self._context: dict[str, Any] = {}
+        if os.environ.get(SWITCH_ENV) != "0":
+            self._context = _context(self.root, [p.relative_to(self.root).as_posix() for p in discover(self.root)])
+            self._header = check_header(self._path, self._context)
+
+    @property
+    def digest(self) -> str | None:
+        """Names the load ``get`` will return, when the cache holds it as is (no params refresh)."""
+        return self._header.digest if self._header is not None and not self._header.changed else None
+
+    def get(self) -> Loaded:
+        if self._loaded is None:
+            self._loaded = self._load()
+        return self._loaded
+
+    def _load(self) -> Loaded:
+        if not self._context:
+            return _fresh(self.root)
+        hit = None if self._header is None else decode(self._path, self._header, self.root)
+        if hit is not None:
+            return hit
+        started = time.time_ns()
+        with reads.recording() as rec, _warnings() as warned:
+            loaded = _fresh(self.root)
+        if not rec.unnamed and not warned and len(loaded.manifests) == len(loaded.specs):
+            _store(self._path, self._context, rec, loaded, started)
+        return loaded
+
+
+def open_load(root: Path) -> Pending:
+    return Pending(root)
 
 
 def _fresh(root: Path) -> Loaded:
@@ -102,7 +132,7 @@ def _context(root: Path, pipelines: list[str]) -> dict[str, Any]:
     return {
         "format": FORMAT, "python": sys.version, "executable": sys.executable, "root": str(root),
         "cwd": os.getcwd(), "sys_path": list(sys.path), "pipelines": pipelines,
-        "env": hashlib.sha256(json.dumps(env).encode("utf-8", "surrogatepass")).hexdigest(),
+        "env": xxhash.xxh3_128_hexdigest(json.dumps(env).encode("utf-8", "surrogatepass")),
     }
 
 
@@ -111,15 +141,30 @@ def listing(path: str) -> str | None:
         names = sorted(os.listdir(path))
     except OSError:
         return None
-    return hashlib.sha256("\0".join(names).encode("utf-8", "surrogatepass")).hexdigest()
+    return xxhash.xxh3_128_hexdigest("\0".join(names).encode("utf-8", "surrogatepass"))
 
 
-def read(path: Path, context: dict[str, Any], root: Path) -> Loaded | None:
-    """The cached load, or None when absent, stale, damaged or hostile."""
+@dataclass(frozen=True)
+class Header:
+    """A cache file whose header still matches the project: the body is not decoded yet."""
+
+    data: dict[str, Any]  # header fields and, once decoded, the body's
+    body: bytes
+    digest: str  # of the body bytes: names exactly the load a hit returns
+    changed: dict[str, Signature]  # refreshable params files edited since the load
+    started: int
+
+
+def check_header(path: Path, context: dict[str, Any]) -> Header | None:
+    """The file's header when everything the load read is unchanged (the body unread), else None."""
     try:
-        data = json.loads(path.read_bytes())
-        if not isinstance(data, dict) or data.get("context") != context:
+        raw = path.read_bytes()
+        head, sep, body = raw.partition(b"\n")
+        data = json.loads(head)
+        if not sep or not isinstance(data, dict) or data.get("context") != context:
             return None
+        if data.get("body") != xxhash.xxh3_128_hexdigest(body):
+            return None  # torn or edited body
         files, folders, params = data["files"], data["folders"], data["params"]
         if not isinstance(files, dict) or not isinstance(folders, dict) or not isinstance(params, dict):
             return None
@@ -133,13 +178,29 @@ def read(path: Path, context: dict[str, Any], root: Path) -> Loaded | None:
         started = time.time_ns()
         current = {f: signature(f) for f in params}
         changed = {f: sig for f, sig in current.items() if sig != params[f]}
+        return Header(data, body, data["body"], changed, started)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None  # missing or damaged: load afresh (and rewrite it)
+
+
+def read(path: Path, context: dict[str, Any], root: Path) -> Loaded | None:
+    """The cached load, or None when absent, stale, damaged or hostile."""
+    header = check_header(path, context)
+    return None if header is None else decode(path, header, root)
+
+
+def decode(path: Path, header: Header, root: Path) -> Loaded | None:
+    """The body of a checked header, field by field (rule 13), refreshed for edited params."""
+    try:
+        body = json.loads(header.body)
+        data = {**header.data, **body}
         specs = [spec_from_json(raw) for raw in data["specs"]]
         manifests = {str(k): _str_map(v) for k, v in data["manifests"].items()}
         definitions = _str_map(data["definitions"])
         if set(manifests) != {s.identity for s in specs} or set(definitions) != set(manifests):
             return None
-        if changed:
-            refreshed = params_refresh.refresh(root, specs, changed, started)
+        if header.changed:
+            refreshed = params_refresh.refresh(root, specs, header.changed, header.started)
             if refreshed is None:
                 return None
             # Every stage reading the file was re-resolved; only those whose values moved get a new digest.
@@ -151,7 +212,7 @@ def read(path: Path, context: dict[str, Any], root: Path) -> Loaded | None:
             _store_refreshed(path, data, refreshed, definitions)
         return Loaded(specs, manifests, True, definitions)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, UnsafePathError):
-        return None  # missing or damaged: load afresh (and rewrite it)
+        return None
 
 
 def _canonical(values: Any) -> str:
@@ -205,8 +266,27 @@ def _racily_clean(signatures: list[Signature], started: int) -> bool:
     return all(s is None or max(s[0], s[3]) + gran < started for s in signatures)
 
 
+_BODY = ("specs", "manifests", "definitions")
+
+
 def _write(path: Path, data: dict[str, Any]) -> None:
-    lockfile.atomic_write_text(path, json.dumps(data, separators=(",", ":")))
+    """One header line (what the load read, and the body's digest), then the body line: a
+    hit checks the header without decoding the stages (json.dumps writes no raw newline)."""
+    body = json.dumps({k: data[k] for k in _BODY}, separators=(",", ":"))
+    head = {k: v for k, v in data.items() if k not in _BODY and k != "body"}
+    head["body"] = xxhash.xxh3_128_hexdigest(body.encode())
+    lockfile.atomic_write_text(path, json.dumps(head, separators=(",", ":")) + "\n" + body)
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """The whole file as one mapping (tests edit it, then ``write_file``)."""
+    head, _, body = path.read_bytes().partition(b"\n")
+    data: dict[str, Any] = {**json.loads(head), **json.loads(body)}
+    return data
+
+
+def write_file(path: Path, data: dict[str, Any]) -> None:
+    _write(path, data)
 
 
 def _keep_out_of_git(path: Path) -> None:

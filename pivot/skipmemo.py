@@ -63,6 +63,8 @@ class SkipMemo:
         self._started = started_ns  # taken before this process read anything it plans with
         self._gran = granularity_ns
         self._learned: dict[str, tuple[str, Decision]] = {}
+        self._recalled: dict[str, list[object]] = {}  # stage -> its entry as read (pivot.planshot)
+        self._extra: dict[str, bytes] = {}
 
     def recall(self, stage: str, definition: str) -> Recalled | None:
         raw = self._state.get(PREFIX + stage)
@@ -72,16 +74,25 @@ class SkipMemo:
             got_def, key, lock_sig, deps, outs, files = json.loads(raw)
             if got_def != definition or not isinstance(key, str):
                 return None
-            if _current(lockfile.lock_name(self._state_dir, stage)) != tuple(lock_sig):
+            if current_sig(lockfile.lock_name(self._state_dir, stage)) != tuple(lock_sig):
                 return None
-            recalled = Recalled(key, _strs(deps), _strs(outs),
+            recalled = Recalled(key, str_map(deps), str_map(outs),
                                 {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in files.items()},
                                 self._root)
         except (ValueError, TypeError, AttributeError):
             return None  # damaged: the full check decides
         if any(p not in recalled.files for p in recalled.outs):
             return None
+        self._recalled[stage] = [stage, key, lock_sig, deps, outs, files]
         return recalled
+
+    def recalled_entry(self, stage: str) -> list[object] | None:
+        """The entry ``recall`` returned for ``stage`` (without its definition), if any."""
+        return self._recalled.get(stage)
+
+    def remember(self, key: str, value: bytes) -> None:
+        """Another record to write with the learned entries (pivot.planshot's whole plans)."""
+        self._extra[key] = value
 
     def learn(self, stage: str, definition: str, decision: Decision) -> None:
         """A skip proved by the full check; written (if racily clean) when the workspace closes."""
@@ -90,7 +101,7 @@ class SkipMemo:
     def entries(self) -> dict[str, bytes]:
         """The state entries for what was learned: stat signatures taken now, each file
         checked against the racy rule (one racy file and the stage is not remembered)."""
-        found: dict[str, bytes] = {}
+        found, self._extra = self._extra, {}
         sigs: dict[str, FileSig | None] = {}
         for stage, (definition, decision) in self._learned.items():
             lock_sig = self._clean(lockfile.lock_name(self._state_dir, stage))
@@ -118,14 +129,14 @@ class SkipMemo:
         return _sig(st)
 
 
-def _current(name: str) -> FileSig | None:
+def current_sig(name: str) -> FileSig | None:
     try:
         return _sig(os.stat(name))
     except OSError:
         return None
 
 
-def _strs(raw: object) -> dict[str, str]:
+def str_map(raw: object) -> dict[str, str]:
     if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
         raise TypeError("not a mapping of strings")
     return raw

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pivot.api.session import Targets, ignore_outputs, session, target_list, with_pipelines
 from pivot.errors import UserError
 from pivot.planner.decision import Action, Plan, ReasonKind
+from pivot.planshot import Request
 from pivot.project.spec import StageSpec
 from pivot.results import RunReport
 from pivot.session import Session
@@ -23,9 +24,9 @@ def status(targets: Targets = None, *, all: bool = False, explain: bool = True, 
            extra_specs: Sequence[StageSpec] = (), pipelines: Sequence[Pipeline] = ()) -> StatusReport:
     root, extra_specs = with_pipelines(root, cwd, extra_specs, pipelines)
     with session(root, cwd, extra_specs, cached=True) as s:
-        scope = s.scope(target_list(targets), all_pipelines=all)
-        forced = set(scope) if force and not target_list(targets) else _forced(s, targets, force)
-        plan = s.static_plan(scope, force=forced)
+        request = None if force else Request(tuple(target_list(targets)), all, s.cwd_rel)
+        shot = s.remembered(request)
+        plan = shot.plan if shot is not None else _static(s, targets, all, True, force, request)
         tracked = tracked_status(s)
     return StatusReport(plan, tracked, explain=explain)
 
@@ -62,25 +63,40 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
     ``run_id``: the id the run history records (default: a new one). ``executor``: reuse this
     executor and leave it open (watch mode keeps one cluster client across runs).
     """
-    from pivot import history
+    from pivot import history, leftovers
     from pivot.api.fresh import ensure_inputs
-    from pivot.engine import execute
+    from pivot.engine import execute, skipped_report
     from pivot.notebook import default_progress
+    from pivot.project import gitignore
     from pivot.project.lock import project_lock
 
     root, extra_specs = with_pipelines(root, cwd, extra_specs, pipelines)
     if progress is None:
         progress = default_progress()  # inside a Jupyter kernel: one updating display, no ANSI
     with session(root, cwd, extra_specs, cached=True) as s:
+        request = None if force else Request(tuple(target_list(targets)), all, s.cwd_rel, upstream)
+        asked = target_list(targets) or (["--all"] if all else [])  # as the user said it, for the history
+        local = executor is None and not dry_run and cluster_address(s, cluster)[0] in (None, "")
+        shot = s.remembered(request) if local or dry_run else None
+        if dry_run:
+            return RunReport(plan=shot.plan if shot is not None else _static(s, targets, all, upstream, force, request))
+        if shot is not None:  # a no-op proved whole before: nothing to plan or run
+            with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait), \
+                    history.recording(s.ws.state, history_keep(s), run_id=run_id, targets=asked) as rec:
+                leftovers.sweep(s.root, shot.sweep)
+                rec.executor = make_executor(s, None, jobs=jobs, workers=workers)
+                try:
+                    report = rec.report = skipped_report(shot.plan, progress)
+                finally:
+                    rec.executor.close()
+                    if shot.ignore is not None:
+                        gitignore.sync_wanted(s.root, shot.ignore, s.ws.state)
+            return report
         scope = s.scope(target_list(targets), all_pipelines=all, upstream=upstream)
         forced = set(scope) if force and not target_list(targets) else _forced(s, targets, force)
-        if dry_run:
-            report = RunReport(plan=s.static_plan(scope, force=forced))
-            return report
-        asked = target_list(targets) or (["--all"] if all else [])  # as the user said it, for the history
         with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait), \
                 history.recording(s.ws.state, history_keep(s), run_id=run_id, targets=asked) as rec:
-            _sweep_leftovers(s, scope)
+            leftovers.sweep(s.root, s.leftover_folders(scope))
             ensure_inputs(s, scope)  # a fresh clone: tracked inputs from the cache, or say how
             inputs = s.inputs(scope, force=forced)
             own = executor is None  # an executor passed in (watch mode) outlives this run
@@ -93,17 +109,14 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
                 if own:
                     rec.executor.close()
                 ignore_outputs(s)
+            s.remember(request, report.plan, scope)
         return report
 
 
-def _sweep_leftovers(s: Session, scope: Sequence[str]) -> None:
-    """Temp files of a killed earlier run, beside every output (a killed checkout may have been of
-    any stage) and the inputs this run reads."""
-    from pivot import leftovers
-
-    paths = [o.path for spec in s.graph.stages.values() for o in spec.outs]
-    paths += [d.path for stage in scope for d in s.graph.stages[stage].deps]
-    leftovers.sweep(s.root, leftovers.folders_of(paths))
+def _static(s: Session, targets: Targets, all: bool, upstream: bool, force: bool, request: Request | None) -> Plan:
+    scope = s.scope(target_list(targets), all_pipelines=all, upstream=upstream)
+    forced = set(scope) if force and not target_list(targets) else _forced(s, targets, force)
+    return s.static_plan(scope, force=forced, request=request)
 
 
 def history_keep(s: Session) -> int:
@@ -127,14 +140,20 @@ def _forced(s: Session, targets: Targets, force: bool) -> set[str]:
     return chosen
 
 
-def make_executor(s: Session, cluster: Any, *, jobs: int | None, workers: int | None) -> Any:
-    from pivot.executor.local import LocalExecutor
-
+def cluster_address(s: Session, cluster: Any) -> tuple[Any, str]:
+    """The scheduler to use (None or "": the local pool) and where that choice came from."""
     address, source = cluster, "--cluster"
     if address is None:
         address, source = os.environ.get("PIVOT_CLUSTER"), "PIVOT_CLUSTER"
     if not address:
         address, source = s.ws.config.get("cluster.address"), "cluster.address in the config"
+    return address, source
+
+
+def make_executor(s: Session, cluster: Any, *, jobs: int | None, workers: int | None) -> Any:
+    from pivot.executor.local import LocalExecutor
+
+    address, source = cluster_address(s, cluster)
     if address is None or address == "":
         return LocalExecutor(jobs)
     try:

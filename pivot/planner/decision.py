@@ -132,6 +132,7 @@ class Plan:
     """Decisions in the order they were made (a topological order)."""
 
     decisions: dict[str, Decision] = field(default_factory=dict)
+    recalled: set[str] = field(default_factory=set)  # skips taken from the memo, not proved again
 
     def add(self, decision: Decision) -> None:
         self.decisions[decision.stage] = decision

@@ -138,6 +138,7 @@ class PlanLoop:
             return self._decide_in_full(inputs)
         recalled = self._recall(inputs, memo.recall(stage, definition))
         if recalled is not None:
+            self.plan.recalled.add(stage)
             return recalled
         decision = self._decide_in_full(inputs)
         if decision.action == Action.SKIP:
@@ -158,8 +159,7 @@ class PlanLoop:
                 return None
         if any(memo.file_digest(path) != digest for path, digest in memo.outs.items()):
             return None
-        return Decision(inputs.stage, Action.SKIP, (Reason(ReasonKind.UP_TO_DATE),), stage_key=memo.stage_key,
-                        dep_hashes=dict(memo.deps), outs=dict(memo.outs))
+        return skip_decision(inputs.stage, memo.stage_key, memo.deps, memo.outs)
 
     def _decide_in_full(self, inputs: StageInputs) -> Decision:
         stage = inputs.stage
@@ -206,6 +206,12 @@ class PlanLoop:
         if any(not self._settled[p].in_workspace for p in producers):
             return _UNKNOWN
         return (read or self._facts.workspace_hash)(path)
+
+
+def skip_decision(stage: str, stage_key: str, deps: Mapping[str, str], outs: Mapping[str, str]) -> Decision:
+    """The skip a memo proves: the one the full check gave when the memo was written."""
+    return Decision(stage, Action.SKIP, (Reason(ReasonKind.UP_TO_DATE),), stage_key=stage_key,
+                    dep_hashes=dict(deps), outs=dict(outs))
 
 
 def _blocked_by(stage: str, upstream: Sequence[str], blocked: set[str]) -> Decision:

@@ -45,7 +45,11 @@ def sync(root: Path, specs: Iterable[StageSpec], state: StateBase) -> list[Path]
     """Bring every Pivot block up to date; the .gitignore files changed."""
     if not in_git(root):
         return []
-    want = wanted(specs)
+    return sync_wanted(root, wanted(specs), state)
+
+
+def sync_wanted(root: Path, want: dict[str, list[str]], state: StateBase) -> list[Path]:
+    """``sync`` for blocks already worked out (a remembered plan keeps them, pivot.planshot)."""
     before = json.loads(state.get(_STATE_KEY) or b"[]")
     changed = [p for folder in sorted(set(before) | set(want)) if (p := _write(root, folder, want.get(folder, [])))]
     state.put_many({_STATE_KEY: json.dumps(sorted(want)).encode()})

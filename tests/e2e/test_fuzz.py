@@ -185,6 +185,14 @@ class PivotMachine(RuleBasedStateMachine):
         again_status = api.status(all=True, root=self.root, cwd=self.root)
         assert [(d.stage, d.action, d.reasons, d.stage_key) for d in again_status.plan] == \
             [(d.stage, d.action, d.reasons, d.stage_key) for d in status.plan]
+        # The file-only part (no folder stage: a no-op recalls all of it), asked three times: the
+        # third answer comes from the whole-plan record (pivot.planshot) when the second recalled
+        # every stage; each equals that part of the full plan.
+        whole = {d.stage: (d.action, d.reasons, d.stage_key, d.outs) for d in again_status.plan}
+        for _ in range(3):
+            part = api.status(["scale"], root=self.root, cwd=self.root).plan
+            assert {d.stage: (d.action, d.reasons, d.stage_key, d.outs) for d in part} == \
+                {d.stage: whole[d.stage] for d in part}
         predicted = {d.stage: d for d in again_status.plan}
         report = _run(self.root)
         for name, outcome in report.outcomes.items():

@@ -149,20 +149,20 @@ def test_helper_edit_seen_by_status_cli(ran: Path) -> None:
 def test_damaged_cache_is_a_silent_miss(ran: Path, damage: str) -> None:
     _plan(ran, cached=True)
     file = ran / ".pivot" / loadcache.CACHE_FILE
-    data = json.loads(file.read_text())
+    data = loadcache.read_file(file)
     if damage == "garbage":
         file.write_bytes(b"\x00\xff not json")
     elif damage == "truncated":
         file.write_text(file.read_text()[:200])
     elif damage == "shape":
         data["specs"][0]["deps"] = {"not": "a list"}
-        file.write_text(json.dumps(data))
+        loadcache.write_file(file, data)
     elif damage == "hostile_path":
         data["specs"][0]["outs"][0][0] = "../../outside.txt"
-        file.write_text(json.dumps(data))
+        loadcache.write_file(file, data)
     else:
         data["specs"].append(dict(data["specs"][0], identity="ghost"))
-        file.write_text(json.dumps(data))
+        loadcache.write_file(file, data)
     assert not _same(ran)
     assert _same(ran)  # rewritten whole
     result = run_cli(ran, "status", "--all")
@@ -206,9 +206,9 @@ def test_crafted_identity_is_a_miss(ran: Path, field: str, value: str) -> None:
     """An identity names a lock file: one not derived from folder and name is refused."""
     _plan(ran, cached=True)
     file = ran / ".pivot" / loadcache.CACHE_FILE
-    data = json.loads(file.read_text())
+    data = loadcache.read_file(file)
     data["specs"][0][field] = value
-    file.write_text(json.dumps(data))
+    loadcache.write_file(file, data)
     assert not _same(ran)
 
 

@@ -4,7 +4,6 @@ equals a fresh load's; whatever a fresh load would report makes it load afresh i
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -143,13 +142,13 @@ def test_a_typo_key_warns_as_a_fresh_load_does(ran: Path) -> None:
 
 def test_a_crafted_params_entry_is_harmless(ran: Path) -> None:
     _plan(ran, cached=True)
-    data = json.loads((ran / CACHE).read_text())
+    data = loadcache.read_file(ran / CACHE)
     data["params"]["/etc/passwd"] = None
     data["params"][str(ran / ".." / "outside.yaml")] = [1, 2, 3, 4]
-    (ran / CACHE).write_text(json.dumps(data))
+    loadcache.write_file(ran / CACHE, data)
     assert loadcache.read(ran / CACHE, _context(ran), ran.absolute()) is None  # a miss, no error
     _same(ran)  # plans equal; the cache is rewritten whole
-    assert "/etc/passwd" not in json.loads((ran / CACHE).read_text())["params"]
+    assert "/etc/passwd" not in loadcache.read_file(ran / CACHE)["params"]
     assert not (ran.parent / "outside.yaml").exists()
 
 
