@@ -12,7 +12,7 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
@@ -23,39 +23,16 @@ from pivot.executor.task import StageResult, StageTask, TaskDep, TaskOut
 from pivot.fingerprint.stage_key import manifest_hash
 from pivot.hints import blocked_reason
 from pivot.planner.decide import StageInputs
-from pivot.planner.decision import Action, Decision, Plan
+from pivot.planner.decision import Action, Decision
 from pivot.planner.loop import PlanLoop
 from pivot.project.spec import OutKind, StageSpec
-from pivot.results import Outcome, RunReport, StageOutcome
+from pivot.results import Event, Outcome, ProgressFn, RunReport, StageOutcome
 from pivot.safepath import UnsafePathError
 from pivot.session import Session
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Event:
-    """Progress: a stage started, settled, printed a line, or the run has news.
-
-    ``done``/``total`` count settled stages. Kinds: "plan", "start", "finish",
-    "output" (one line a running stage wrote: ``stream`` is "stdout" or
-    "stderr", ``line`` the text without its newline) and "notice" (a message
-    for the user that is not a stage result, e.g. a worker lost and the stage
-    retried, or the cluster's dashboard address: ``message``).
-    """
-
-    kind: str  # "plan" | "start" | "finish" | "output" | "notice"
-    stage: str
-    outcome: StageOutcome | None
-    done: int
-    total: int
-    running: tuple[str, ...] = ()
-    stream: str = ""
-    line: str = ""
-    message: str = ""
-
-
-ProgressFn = Callable[[Event], None]
 
 
 @dataclass
@@ -106,18 +83,6 @@ def finish_report(run: _Run) -> RunReport:
     if run.report.cluster_lost:
         run.report.cluster_lost = _lost_message(run.report)
     return run.report
-
-
-def skipped_report(plan: Plan, progress: ProgressFn | None = None) -> RunReport:
-    """The report of a run whose whole plan was remembered as skips (pivot.planshot): what
-    ``execute`` reports when every stage is skipped, without a planning loop."""
-    report = RunReport(plan=plan)
-    for decision in plan:
-        outcome = StageOutcome(decision.stage, Outcome.SKIPPED, decision.reason_text())
-        report.outcomes[decision.stage] = outcome
-        if progress is not None:
-            progress(Event("finish", decision.stage, outcome, len(report.outcomes), len(plan), ()))
-    return report
 
 
 def _lost_message(report: RunReport) -> str:

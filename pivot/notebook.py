@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pivot.engine import Event
+    from pivot.results import Event
 
 
 def in_notebook() -> bool:

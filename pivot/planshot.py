@@ -24,8 +24,7 @@ from typing import Any
 import xxhash
 
 from pivot import lockfile
-from pivot.planner.decision import Plan
-from pivot.planner.loop import skip_decision
+from pivot.planner.decision import Plan, skip_decision
 from pivot.safepath import UnsafePathError, safe_path
 from pivot.skipmemo import FileSig, current_sig, str_map
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,3 +83,40 @@ class RunReport:
             "cluster": self.cluster,
             "cluster_lost": self.cluster_lost,
         }
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress: a stage started, settled, printed a line, or the run has news.
+
+    ``done``/``total`` count settled stages. Kinds: "plan", "start", "finish",
+    "output" (one line a running stage wrote: ``stream`` is "stdout" or
+    "stderr", ``line`` the text without its newline) and "notice" (a message
+    for the user that is not a stage result, e.g. a worker lost and the stage
+    retried, or the cluster's dashboard address: ``message``).
+    """
+
+    kind: str  # "plan" | "start" | "finish" | "output" | "notice"
+    stage: str
+    outcome: StageOutcome | None
+    done: int
+    total: int
+    running: tuple[str, ...] = ()
+    stream: str = ""
+    line: str = ""
+    message: str = ""
+
+
+ProgressFn = Callable[[Event], None]
+
+
+def skipped_report(plan: Plan, progress: ProgressFn | None = None) -> RunReport:
+    """The report of a run whose whole plan was remembered as skips (pivot.planshot): what
+    ``execute`` reports when every stage is skipped, without a planning loop."""
+    report = RunReport(plan=plan)
+    for decision in plan:
+        outcome = StageOutcome(decision.stage, Outcome.SKIPPED, decision.reason_text())
+        report.outcomes[decision.stage] = outcome
+        if progress is not None:
+            progress(Event("finish", decision.stage, outcome, len(report.outcomes), len(plan), ()))
+    return report

@@ -10,18 +10,19 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pivot import paths, planshot
 from pivot.errors import UserError
-from pivot.graph.build import StageGraph, build_graph
 from pivot.planner.decide import StageInputs
 from pivot.planner.decision import Plan
-from pivot.planner.loop import PlanLoop
 from pivot.planshot import Request
 from pivot.project.spec import StageSpec
 from pivot.stage_inputs import stage_inputs
 from pivot.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pivot.graph.build import StageGraph
 
 
 class Session:
@@ -96,6 +97,8 @@ class Session:
 
     def static_plan(self, scope: Sequence[str], *, force: Iterable[str] = (), request: Request | None = None) -> Plan:
         """The plan of a status or dry run. ``request``: what chose ``scope`` (nothing forced)."""
+        from pivot.planner.loop import PlanLoop
+
         loop = PlanLoop(self.graph, scope, self.inputs(scope, force=force), self.ws, static=True, memo=self.ws.memo)
         loop.advance()
         self.remember(request, loop.plan, scope)
@@ -185,6 +188,8 @@ def open_session(root: Path, cwd: Path | None = None, *, extra_specs: Sequence[S
 
 
 def _from_cache(pending: Any, extra_specs: Sequence[StageSpec]) -> Project:
+    from pivot.graph.build import build_graph
+
     loaded = pending.get()
     # A notebook stage is fingerprinted afresh, whatever the cache says of that name.
     own = {s.identity for s in extra_specs}
@@ -194,6 +199,7 @@ def _from_cache(pending: Any, extra_specs: Sequence[StageSpec]) -> Project:
 
 
 def _from_pipelines(root: Path, extra_specs: Sequence[StageSpec]) -> Project:
+    from pivot.graph.build import build_graph
     from pivot.project.discovery import load_pipelines
 
     return Project(build_graph([*load_pipelines(root), *extra_specs]))

@@ -8,20 +8,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pivot.errors import ConfigError
-
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
-
-YAMLError = yaml.YAMLError
 
 
 def load(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)
+    import yaml  # ~15 ms: not for a file with nothing in it (a fresh project's commented config)
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _empty(text: str) -> bool:
+    """True when the document is only comments and blank lines, with at most one ``{}`` line:
+    YAML reads it as null or an empty mapping."""
+    kept = [s for line in text.splitlines() if (s := line.strip()) and not s.startswith("#")]
+    return kept in ([], ["{}"])
 
 
 def read_mapping(path: Path, shown: str | None = None) -> dict[str, Any]:
@@ -38,6 +38,10 @@ def read_mapping(path: Path, shown: str | None = None) -> dict[str, Any]:
         raise ConfigError(f"{name}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})", path=name) from exc
     except OSError as exc:
         raise ConfigError(f"{name}: cannot read ({exc.strerror or exc})", path=name) from exc
+    if _empty(text):
+        return {}
+    import yaml
+
     try:
         data = load(text)
     except yaml.YAMLError as exc:

@@ -64,11 +64,10 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
     executor and leave it open (watch mode keeps one cluster client across runs).
     """
     from pivot import history, leftovers
-    from pivot.api.fresh import ensure_inputs
-    from pivot.engine import execute, skipped_report
     from pivot.notebook import default_progress
     from pivot.project import gitignore
     from pivot.project.lock import project_lock
+    from pivot.results import skipped_report
 
     root, extra_specs = with_pipelines(root, cwd, extra_specs, pipelines)
     if progress is None:
@@ -92,6 +91,9 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
                     if shot.ignore is not None:
                         gitignore.sync_wanted(s.root, shot.ignore, s.ws.state)
             return report
+        from pivot.api.fresh import ensure_inputs
+        from pivot.engine import execute
+
         scope = s.scope(target_list(targets), all_pipelines=all, upstream=upstream)
         forced = set(scope) if force and not target_list(targets) else _forced(s, targets, force)
         with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait), \

@@ -16,7 +16,7 @@ from pivot import engine
 from pivot.executor.base import Executor, Note
 from pivot.executor.task import StageResult, StageTask
 from pivot.planner.decide import StageInputs
-from pivot.results import Outcome, RunReport, StageOutcome
+from pivot.results import Outcome, ProgressFn, RunReport, StageOutcome
 from pivot.session import Session
 
 
@@ -86,7 +86,7 @@ def _follow(first: Future[StageResult]) -> Future[StageResult]:
 
 
 def run_together(sessions: Sequence[Session], scopes: Sequence[list[str]], inputs: Sequence[dict[str, StageInputs]],
-                 executor: Executor, progress: engine.ProgressFn | None = None) -> list[RunReport]:
+                 executor: Executor, progress: ProgressFn | None = None) -> list[RunReport]:
     private = {stage for ins in inputs for stage, i in ins.items() if not i.uses_run_cache}
     shared = SharedWork(executor, private)
     runs = [engine.start_run(s, scope, ins, shared.view(i), keep_going=True, progress=progress)

@@ -158,3 +158,9 @@ class Plan:
         # The planner imports nothing above it; notebooks get the table through the
         # IPython formatters pivot.notebook registers (pivot.report.html.plan_html).
         return self.summary()
+
+
+def skip_decision(stage: str, stage_key: str, deps: Mapping[str, str], outs: Mapping[str, str]) -> Decision:
+    """The skip a memo proves: the one the full check gave when the memo was written."""
+    return Decision(stage, Action.SKIP, (Reason(ReasonKind.UP_TO_DATE),), stage_key=stage_key,
+                    dep_hashes=dict(deps), outs=dict(outs))

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from pivot.graph.build import StageGraph
 from pivot.planner.decide import Facts, StageInputs, decide, definition_changes
-from pivot.planner.decision import Action, Change, Decision, Plan, Reason, ReasonKind
+from pivot.planner.decision import Action, Change, Decision, Plan, Reason, ReasonKind, skip_decision
 
 _UNKNOWN = object()
 
@@ -206,12 +206,6 @@ class PlanLoop:
         if any(not self._settled[p].in_workspace for p in producers):
             return _UNKNOWN
         return (read or self._facts.workspace_hash)(path)
-
-
-def skip_decision(stage: str, stage_key: str, deps: Mapping[str, str], outs: Mapping[str, str]) -> Decision:
-    """The skip a memo proves: the one the full check gave when the memo was written."""
-    return Decision(stage, Action.SKIP, (Reason(ReasonKind.UP_TO_DATE),), stage_key=stage_key,
-                    dep_hashes=dict(deps), outs=dict(outs))
 
 
 def _blocked_by(stage: str, upstream: Sequence[str], blocked: set[str]) -> Decision:

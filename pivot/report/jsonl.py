@@ -60,7 +60,7 @@ class JsonlSink:
         self.emit("notice", message=message)
 
     def __call__(self, event: Any) -> None:
-        """The engine's progress callback (``pivot.engine.Event``)."""
+        """The engine's progress callback (``pivot.results.Event``)."""
         if event.kind == "start":
             self._index += 1
             self.emit("stage_start", stage=event.stage, index=self._index, total=event.total)

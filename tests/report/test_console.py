@@ -7,9 +7,8 @@ import io
 import pytest
 from rich.console import Console
 
-from pivot.engine import Event
 from pivot.report.console import finish_text, progress_console
-from pivot.results import Outcome, StageOutcome
+from pivot.results import Event, Outcome, StageOutcome
 
 NAMES = ["models:train@v2", "prep:fit[small]", "a:stage_2024-01-02", "x:y@1.5e3", "p:[red]s[/red]"]
 

@@ -10,9 +10,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from pivot.engine import Event
 from pivot.report.jsonl import JsonlSink, schema
-from pivot.results import Outcome, StageOutcome
+from pivot.results import Event, Outcome, StageOutcome
 from tests.fixtures.project import run_cli, write
 
 
