@@ -23,6 +23,7 @@ from pivot.cache.integrity import Readable, copy_hashing, expect_unchanged, veri
 from pivot.cache.later import Later
 from pivot.cache.layout import FILES, object_key, object_prefix, parse_object_key
 from pivot.cache.records import RecordsMixin
+from pivot.cache.s3put import LightPut
 from pivot.digest import Digest, hash_bytes
 from pivot.errors import CacheError
 from pivot.fingerprint.trees import ArtifactHash, TreeEntry, hash_file, manifest_bytes
@@ -49,6 +50,7 @@ class ObjectStore(RecordsMixin):
         # removed by gc, after its grace period; a long-lived holder calls forget_present().
         self._present: set[Digest] = set()
         self.later = Later(url)  # writes no one in this run waits for (see cache/later.py)
+        self._light: LightPut | None = None  # small PUTs without s3fs (cache/s3put.py)
         local = local_path(url)
         if local is not None:
             # A plain folder needs no fsspec: importing and resolving it costs more
@@ -56,7 +58,7 @@ class ObjectStore(RecordsMixin):
             self.is_local, self._base, self._atomic_put = True, str(local), False
             return
         if (base := lazy_s3_base(url, self.storage_options)) is not None:  # s3fs opened on first use
-            self.is_local, self._base, self._atomic_put = False, base, True
+            self.is_local, self._base, self._atomic_put, self._light = False, base, True, LightPut(base)
             return
         self._open_fs()
 
@@ -225,6 +227,8 @@ class ObjectStore(RecordsMixin):
         self.fs.mv(tmp, target)
 
     def _write_remote(self, key: str, data: bytes) -> None:
+        if self._light is not None and self._light.put(key, data):
+            return
         if self._atomic_put:
             self.fs.pipe_file(self._remote(key), data)
             return
