@@ -1,4 +1,4 @@
-"""Small PUTs to a plain ``s3://`` store for a third of s3fs's client CPU.
+"""Small PUTs (and the run cache's one LIST) on a plain ``s3://`` store, without s3fs.
 
 After an isolated cluster run the planner uploads two small objects per stage (the output
 sent back with the result, the run record). Through s3fs/aiobotocore each PUT cost ~1.8-2.0 ms
@@ -48,11 +48,29 @@ class LightPut:
                 ExpiresIn=EXPIRES_S)
             resp = http.request("PUT", url, body=data, headers={"Content-MD5": md5},
                                 retries=False, redirect=False)
-        except Exception as exc:
+        except Exception as exc:  # any surprise: the full client takes over
             return self._give_up(f"{type(exc).__name__}: {exc}")
         if resp.status != 200:
             return self._give_up(f"HTTP {resp.status}: {resp.data[:200]!r}")
         return True
+
+    def list_page(self, prefix: str, limit: int = 1000) -> tuple[bool, set[str] | None]:
+        """(True, the store-relative keys under ``prefix`` when one LIST holds them all, else None),
+        or (False, None) when the caller must ask s3fs: the run cache's one listing then needs no
+        s3fs import (~0.3 s of CPU in the planner). A failure here leaves the PUT path on."""
+        if self.off:
+            return False, None
+        try:
+            client, _ = self._open()
+            resp = client.list_objects_v2(Bucket=self.bucket, Prefix=f"{self.prefix}{prefix.strip('/')}/",
+                                          MaxKeys=limit)
+        except Exception as exc:  # s3fs asks again, with its retries and error mapping
+            log.debug("light S3 LIST failed for %s: %s; using s3fs", self.bucket, exc)
+            return False, None
+        if resp.get("IsTruncated"):
+            return True, None
+        start = len(self.prefix)
+        return True, {k[start:] for o in resp.get("Contents", []) if (k := str(o["Key"])).startswith(self.prefix)}
 
     def _open(self) -> tuple[Any, Any]:
         with self._lock:

@@ -52,3 +52,25 @@ def test_switch_or_proxy_keeps_s3fs(s3_bucket: str, monkeypatch: pytest.MonkeyPa
     d = store.put_bytes(b"via s3fs\n")
     assert store._fs is not None
     assert ObjectStore(f"{s3_bucket}/cache").get_bytes(d) == b"via s3fs\n"
+
+
+def test_the_run_cache_listing_needs_no_s3fs(s3_bucket: str, s3_requests: list[tuple[str, str, str]]) -> None:
+    writer = ObjectStore(f"{s3_bucket}/cache")
+    for i in range(3):
+        writer.put_record(f"runs/a{i}/rest", b"r")
+    writer.put_bytes(b"not a record")
+    s3_requests.clear()
+    store = ObjectStore(f"{s3_bucket}/cache")
+    assert store.keys_in_one_page("runs") == {"runs/a0/rest", "runs/a1/rest", "runs/a2/rest"}
+    assert store.keys_in_one_page("runs/") == {"runs/a0/rest", "runs/a1/rest", "runs/a2/rest"}
+    assert store._fs is None and [m for m, _, _ in s3_requests] == ["GET", "GET"]  # one LIST each
+    assert ObjectStore(f"{s3_bucket}/other").keys_in_one_page("runs") == set()
+
+
+def test_a_listing_too_long_for_one_page_is_none(s3_bucket: str) -> None:
+    store = ObjectStore(f"{s3_bucket}/cache")
+    for i in range(3):
+        store.put_record(f"runs/b{i}/rest", b"r")
+    assert store._light is not None
+    assert store._light.list_page("runs", limit=2) == (True, None)  # the caller asks key by key
+    assert ObjectStore(f"{s3_bucket}/cache").get_record("runs/b2/rest") == b"r"
