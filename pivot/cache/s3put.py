@@ -8,7 +8,7 @@ issue 13). botocore still resolves credentials, region and endpoint (``AWS_ENDPO
 exactly as for s3fs, and signs the body's MD5 (S3 refuses bytes damaged on the way).
 
 Anything unusual (a proxy in the environment, an error, a redirect to another
-region) turns this path off for the process and the caller uses s3fs, with its retries and
+region) turns this path off for that store and the caller uses s3fs, with its retries and
 error mapping: the light path can only be skipped, never change what is stored where.
 ``PIVOT_S3_LIGHT_PUT=0`` turns it off.
 """
