@@ -23,6 +23,7 @@ from pivot.cache.integrity import Readable, copy_hashing, expect_unchanged, veri
 from pivot.cache.later import Later
 from pivot.cache.layout import FILES, object_key, object_prefix, parse_object_key
 from pivot.cache.records import RecordsMixin
+from pivot.cache.s3put import LightPut
 from pivot.digest import Digest, hash_bytes
 from pivot.errors import CacheError
 from pivot.fingerprint.trees import ArtifactHash, TreeEntry, hash_file, manifest_bytes
@@ -45,18 +46,17 @@ class ObjectStore(RecordsMixin):
         self.url = url
         self.storage_options = dict(storage_options or {})
         self._fs: Any = None
-        # Remote objects known present: stored or seen by this process. Objects are only ever
-        # removed by gc, after its grace period; a long-lived holder calls forget_present().
+        # Remote objects known present (stored or seen here); only gc removes one: see forget_present()
         self._present: set[Digest] = set()
         self.later = Later(url)  # writes no one in this run waits for (see cache/later.py)
+        self._light: LightPut | None = None  # small PUTs without s3fs (cache/s3put.py)
         local = local_path(url)
         if local is not None:
-            # A plain folder needs no fsspec: importing and resolving it costs more
-            # than a whole no-op status, and local paths never go through self.fs.
+            # A plain folder needs no fsspec (its import costs more than a whole no-op status)
             self.is_local, self._base, self._atomic_put = True, str(local), False
             return
         if (base := lazy_s3_base(url, self.storage_options)) is not None:  # s3fs opened on first use
-            self.is_local, self._base, self._atomic_put = False, base, True
+            self.is_local, self._base, self._atomic_put, self._light = False, base, True, LightPut(base)
             return
         self._open_fs()
 
@@ -116,6 +116,8 @@ class ObjectStore(RecordsMixin):
 
     def keys_in_one_page(self, prefix: str) -> set[str] | None:
         """Store-relative keys under ``prefix`` when one LIST request returns them all, else None."""
+        if self._light is not None and (light := self._light.list_page(prefix))[0]:  # no s3fs import
+            return light[1]
         found = None if self.is_local else fastio.list_page(self.fs, self._remote(prefix))
         return None if found is None else {k for k in map(self._key_of, found) if k}
 
@@ -225,6 +227,8 @@ class ObjectStore(RecordsMixin):
         self.fs.mv(tmp, target)
 
     def _write_remote(self, key: str, data: bytes) -> None:
+        if self._light is not None and self._light.put(key, data):
+            return
         if self._atomic_put:
             self.fs.pipe_file(self._remote(key), data)
             return

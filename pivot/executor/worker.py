@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pivot.errors import CodeMismatchError, CorruptObjectError, PivotError, StageFailedError
+from pivot.executor import sweep
 from pivot.executor.capture import capture_output
 from pivot.executor.live import scratch_base, sink_for
 from pivot.executor.task import StageResult, StageTask
@@ -78,8 +79,8 @@ def run_task(task: StageTask) -> StageResult:
     except PivotError as exc:
         return StageResult(task.stage, False, (), "", "", time.perf_counter() - started, str(exc), _worker_name())
     finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+        if scratch is not None:  # private to this stage: its removal need not delay the result
+            sweep.remove_later(scratch)
 
 
 def load_spec(task: StageTask, *, fresh: bool = False) -> StageSpec:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,12 @@ def test_isolated_workers_run_shipped_code_from_the_cache(tmp_path: Path, refere
     assert not Path(where["code"]).is_relative_to(root)  # the shipped copy, not the project
     assert "pivot-code" in Path(where["code"]).parts
     assert not Path(where["cwd"]).is_relative_to(root)  # a scratch folder
+    scratch = Path(where["cwd"]).parent
+    assert scratch.name.startswith("pivot-probe-")
+    deadline = time.monotonic() + 10  # removed by the worker's sweep thread, after the result went back
+    while scratch.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not scratch.exists(), "scratch folder left behind"
     assert any((tmp_path / "shared-cache").iterdir())
     assert sorted((root / ".pivot" / "cache").rglob("*")) == project_cache  # nothing written there
     produced = {k: v for k, v in outputs_snapshot(root).items() if not k.startswith("probe/")}
