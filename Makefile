@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(PY) examples/run_demo.py
 
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests --ignore=tests/benchmarks
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --no-loadscope-reorder tests --ignore=tests/benchmarks
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pivot tests

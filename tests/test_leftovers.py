@@ -9,15 +9,15 @@ import time
 from pathlib import Path
 
 from pivot.leftovers import is_leftover
-from tests.fixtures.project import PIVOT, make_project, run_cli, write
+from tests.fixtures.project import PIVOT, run_cli, write
 
 LEFTOVERS = ["prep/.clean.txt.pivot-0123456789ab", "prep/.shards.pivot-abcdefabcdef/part_aa",
              ".pivot/stages/prep/.clean.lock.ab_12xyz.tmp", "data/.raw.txt.pvt.a1b2c3d4.tmp"]
 KEPT = ["prep/.keep", "prep/.env.tmp", "data/.raw.txt.pivot-notes", "prep/notes.pivot-0123456789ab"]
 
 
-def test_repro_sweeps_what_a_killed_run_left(tmp_path: Path) -> None:
-    root = make_project(tmp_path / "proj")
+def test_repro_sweeps_what_a_killed_run_left(project: Path, tmp_path: Path) -> None:
+    root = project
     run_cli(root, "repro")
     for rel in LEFTOVERS + KEPT:
         write(root / rel, "x\n")

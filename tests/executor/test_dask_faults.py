@@ -21,7 +21,7 @@ from pivot.executor.task import StageTask
 from pivot.results import Outcome
 from tests.executor.helpers import add_pipeline, lock_exists, set_config
 from tests.fixtures.dask import ProcCluster
-from tests.fixtures.project import PIVOT, default_sigint, make_project, run_cli
+from tests.fixtures.project import PIVOT, default_sigint, run_cli
 
 pytestmark = pytest.mark.cluster
 
@@ -91,9 +91,9 @@ def test_killed_worker_is_retried_then_fails_cleanly(tmp_path: Path) -> None:
     assert lock_exists(root, "slow:nap")
 
 
-def test_worker_with_other_code_is_refused(tmp_path: Path, dask_client: Any) -> None:
+def test_worker_with_other_code_is_refused(project: Path, tmp_path: Path, dask_client: Any) -> None:
     """Workers holding an older copy of the project refuse to run the changed stages."""
-    root = make_project(tmp_path / "proj")
+    root = project
     stale = tmp_path / "stale"
     for rel in code_files(root):
         (stale / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
 
 
 @pytest.mark.parametrize("where", ["local-executor", "cluster-local", "scheduler-and-workers"])
-def test_repro_matches_local_executor(where: str, tmp_path: Path, reference: Reference,
+def test_repro_matches_local_executor(project: Path, where: str, tmp_path: Path, reference: Reference,
                                       request: pytest.FixtureRequest) -> None:
     if where == "local-executor":
         args: list[str] = []
@@ -42,7 +42,7 @@ def test_repro_matches_local_executor(where: str, tmp_path: Path, reference: Ref
         args = ["--cluster", "local", "--workers", "2"]
     else:
         args = ["--cluster", request.getfixturevalue("dask_procs").address]
-    root = make_project(tmp_path / "proj")
+    root = project
 
     assert ran(run_cli(root, "repro", "--json", *args)) == ALL_STAGES
     assert outputs_snapshot(root) == reference.fresh
@@ -53,9 +53,9 @@ def test_repro_matches_local_executor(where: str, tmp_path: Path, reference: Ref
     assert outputs_snapshot(root) == reference.edited
 
 
-def test_cluster_run_prints_the_dashboard_first(tmp_path: Path) -> None:
+def test_cluster_run_prints_the_dashboard_first(project: Path, tmp_path: Path) -> None:
     """The cluster line (with the dashboard) comes before any stage's result (issue 13)."""
-    root = make_project(tmp_path / "proj")
+    root = project
     result = run_cli(root, "repro", "--cluster", "local", "--workers", "1")
     lines = result.err.splitlines()
     assert "dashboard: http://" in lines[0] and "1 worker(s), 1 thread(s), shared cache" in lines[0]
@@ -78,10 +78,10 @@ pipeline.register(probe)
 '''
 
 
-def test_isolated_workers_run_shipped_code_from_the_cache(tmp_path: Path, reference: Reference,
+def test_isolated_workers_run_shipped_code_from_the_cache(project: Path, tmp_path: Path, reference: Reference,
                                                           dask_procs: ProcCluster) -> None:
     """Cache outside the project -> isolated mode: code from the worker plugin, deps from the cache."""
-    root = make_project(tmp_path / "proj")
+    root = project
     add_pipeline(root, "probe", PROBE)
     set_config(root, cache={"dir": str(tmp_path / "shared-cache")})
     address = dask_procs.address

@@ -9,13 +9,12 @@ from typing import Any
 import pytest
 
 from pivot import api
-from tests.fixtures.project import make_project
 
 pytestmark = pytest.mark.cluster
 
 
-def test_helper_edit_between_runs_on_one_client(tmp_path: Path, dask_client: Any) -> None:
-    root = make_project(tmp_path / "proj")
+def test_helper_edit_between_runs_on_one_client(project: Path, tmp_path: Path, dask_client: Any) -> None:
+    root = project
     first = api.repro(all=True, cluster=dask_client, root=root, cwd=root)
     assert not first.failed
     helpers = root / "prep" / "helpers.py"  # imported by prep/pipeline.py; pipeline.py untouched

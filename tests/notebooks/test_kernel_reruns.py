@@ -91,8 +91,8 @@ def parse(html: str) -> list[list[str]]:
 
 
 @pytest.fixture
-def kernel(tmp_path: Path) -> Iterator[Kernel]:
-    root = make_project(tmp_path / "proj")
+def kernel(project: Path, tmp_path: Path) -> Iterator[Kernel]:
+    root = project
     k = Kernel(root)
     try:
         k.run(SETUP + ORIGINAL)

@@ -172,13 +172,13 @@ def test_a_lock_file_from_elsewhere_is_seen(project: Path, monkeypatch: pytest.M
     assert rows["prep:clean"][0] != Action.SKIP
 
 
-def test_a_shell_params_value_of_another_json_type_is_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_shell_params_value_of_another_json_type_is_seen(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """1 -> 1.0 in a shell stage's params file: equal in Python, not in a stage key. The load
     cache refreshes the value without importing, and the definition digest must move with it."""
-    from tests.fixtures.project import make_project, write
+    from tests.fixtures.project import write
     from tests.project.test_params_refresh import SHELL
 
-    root = make_project(tmp_path / "proj")
+    root = project
     write(root / "shellp" / "pipeline.py", SHELL)
     write(root / "shellp" / "params.yaml", "scaled:\n  factor: 1\n")
     write(root / "shared.yaml", "scale:\n  x: 10\n  y: 20\n")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.fixtures.project import make_project, run_cli
+from tests.fixtures.project import run_cli
 
 
-def test_counts_to_push_and_pull(tmp_path: Path) -> None:
-    root = make_project(tmp_path / "p")
+def test_counts_to_push_and_pull(project: Path, tmp_path: Path) -> None:
+    root = project
     run_cli(root, "repro", "--all")
     remote = tmp_path / "remote"
     run_cli(root, "remote", "add", "origin", remote.as_uri(), "--default")
