@@ -186,6 +186,18 @@ def _remove_path(folder: str) -> None:
         sys.path.remove(folder)
 
 
+_NORMAL: dict[str, str] = {}  # absolute module file -> normalised: a kernel holds ~1,400 modules, asked per load
+
+
+def _normal(file: str) -> str:
+    if not os.path.isabs(file):
+        return os.path.normpath(os.path.abspath(file))  # relative to the working folder: never cached
+    found = _NORMAL.get(file)
+    if found is None:
+        found = _NORMAL[file] = os.path.normpath(file)
+    return found
+
+
 def _forget_project_modules(root: Path, *, keep_pipelines: bool) -> None:
     """Drop modules loaded from the project's own files so the next import re-executes them."""
     prefixes = (str(root) + os.sep, *_used_folders)
@@ -194,7 +206,7 @@ def _forget_project_modules(root: Path, *, keep_pipelines: bool) -> None:
         file = getattr(module, "__file__", None)
         if not isinstance(file, str) or (keep_pipelines and name.startswith(PACKAGE + ".")):
             continue
-        file = os.path.normpath(os.path.abspath(file))
+        file = _normal(file)
         if file.startswith(prefixes) and not file.startswith(spared) and "site-packages" not in file:
             del sys.modules[name]
             # Same reason as in _execute: force the next import to read the source.
