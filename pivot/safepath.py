@@ -11,6 +11,7 @@ workspace must not carry a write outside the project.
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 from pathlib import Path
@@ -96,13 +97,20 @@ def check_writable(root: Path, dest: Path, *, source: str = "workspace") -> None
     ``dest`` itself may be a symlink (it is replaced, not written through); every
     existing folder above it must resolve inside the project.
     """
-    real_root = Path(os.path.realpath(root))
+    real_root = _real_root(str(root))
     parent = dest.parent
     while not os.path.lexists(parent) and parent != parent.parent:
         parent = parent.parent  # folders still to be created cannot be links yet
-    real = Path(os.path.realpath(parent))
-    if real != real_root and real_root not in real.parents:
+    real = os.path.realpath(parent)
+    if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
         rel = os.path.relpath(dest, root)
         raise UnsafePathError(
             f"{source}: refusing to write {rel}: a symlink in the workspace leads outside the project ({real})",
             path=rel, source=source)
+
+
+@functools.lru_cache(maxsize=64)
+def _real_root(root: str) -> str:
+    # The project root is resolved once per process (a run writes thousands of outputs under it);
+    # what is checked per write is the folder the bytes go into.
+    return os.path.realpath(root)
