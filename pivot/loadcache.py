@@ -80,8 +80,13 @@ class Pending:
 
     @property
     def digest(self) -> str | None:
-        """Names the load ``get`` will return, when the cache holds it as is (no params refresh)."""
-        return self._header.digest if self._header is not None and not self._header.changed else None
+        """Names the load ``get`` returns, when the cache holds it as is (no params refresh) and,
+        once loaded, the body was the one used (a body refused field by field names nothing)."""
+        if self._header is None or self._header.changed:
+            return None
+        if self._loaded is not None and not self._loaded.from_cache:
+            return None
+        return self._header.digest
 
     def get(self) -> Loaded:
         if self._loaded is None:

@@ -29,15 +29,19 @@ class Session:
     """An open project: its workspace and (loaded on first use) its stages and graph."""
 
     def __init__(self, ws: Workspace, load: Callable[[], Project], cwd_rel: str = "",
-                 extra_specs: Sequence[StageSpec] = (), load_digest: str | None = None) -> None:
+                 extra_specs: Sequence[StageSpec] = (), digest: Callable[[], str | None] | None = None) -> None:
         self.ws = ws
         self.cwd_rel = cwd_rel
         self.extra_specs = list(extra_specs)
-        # Names the loaded project exactly, when the load cache serves it whole and no notebook
-        # stage is added: the key of a remembered whole plan (pivot.planshot).
-        self.load_digest = load_digest
+        self._digest = digest or _no_digest
         self._load = load
         self._project: Project | None = None
+
+    @property
+    def load_digest(self) -> str | None:
+        """Names the loaded project exactly, when the load cache serves it whole and no notebook
+        stage is added: the key of a remembered whole plan (pivot.planshot)."""
+        return None if self.extra_specs else self._digest()
 
     @property
     def graph(self) -> StageGraph:
@@ -168,13 +172,13 @@ def open_session(root: Path, cwd: Path | None = None, *, extra_specs: Sequence[S
     """``cached``: stages may come from the load cache, as data only (no functions, loaders or
     params objects): for the verbs that only plan and hand stages to workers (status, repro).
     The stages are loaded when first asked for: a remembered whole plan needs none."""
-    digest = None
+    digest: Callable[[], str | None] = _no_digest
     load: Callable[[], Project]
     if cached:
         from pivot import loadcache
 
         pending = loadcache.Pending(root)
-        digest = pending.digest if not extra_specs else None
+        digest = functools.partial(getattr, pending, "digest")  # read when asked: a refused body names nothing
         load = functools.partial(_from_cache, pending, extra_specs)
     else:
         load = functools.partial(_from_pipelines, root, extra_specs)
@@ -185,6 +189,10 @@ def open_session(root: Path, cwd: Path | None = None, *, extra_specs: Sequence[S
         except UserError:
             cwd_rel = ""
     return Session(Workspace(root), load, cwd_rel, extra_specs, digest)
+
+
+def _no_digest() -> str | None:
+    return None
 
 
 def _from_cache(pending: Any, extra_specs: Sequence[StageSpec]) -> Project:

@@ -188,3 +188,19 @@ def test_status_and_repro_from_a_remembered_plan(project: Path, monkeypatch: pyt
     assert len(run_cli(project, "history", "--json").json()["runs"]) == runs + 1
     planned = run_cli(project, "repro", *TARGETS, "--json", env=off).json()
     assert report["stages"] == planned["stages"]
+
+
+def test_a_body_refused_field_by_field_names_no_load(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A body whose digest matches but whose stages are refused (a hostile path) is loaded afresh:
+    its digest must then key nothing, or a record could be filed under a body no plan came from."""
+    from pivot import loadcache
+
+    _warm(project, monkeypatch)
+    file = project / ".pivot" / loadcache.CACHE_FILE
+    data = loadcache.read_file(file)
+    data["specs"][0]["outs"][0][0] = "../../outside.txt"
+    loadcache.write_file(file, data)  # the header's digest matches the tampered body
+    pending = loadcache.Pending(project)
+    assert pending.digest is not None
+    assert not pending.get().from_cache
+    assert pending.digest is None
