@@ -33,8 +33,6 @@ from pivot.session import Session
 log = logging.getLogger(__name__)
 
 
-
-
 @dataclass
 class _Run:
     session: Session

@@ -62,7 +62,7 @@ class Loaded:
 
 def load(root: Path) -> Loaded:
     """The project's stages: from the cache when nothing they were built from changed."""
-    return open_load(root).get()
+    return Pending(root).get()
 
 
 class Pending:
@@ -105,10 +105,6 @@ class Pending:
         if not rec.unnamed and not warned and len(loaded.manifests) == len(loaded.specs):
             _store(self._path, self._context, rec, loaded, started)
         return loaded
-
-
-def open_load(root: Path) -> Pending:
-    return Pending(root)
 
 
 def _fresh(root: Path) -> Loaded:

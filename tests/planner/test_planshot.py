@@ -19,7 +19,7 @@ from pivot.state import LmdbState, StateNoop
 from pivot.workspace import Workspace
 from tests.e2e.scenarios import SCENARIOS
 from tests.fixtures.project import run_cli
-from tests.planner.test_skipmemo import ENV, GRANULARITY, _settle
+from tests.planner.test_skipmemo import ENV, _memo_keys, _settle, repro_and_settle
 
 # Every stage upstream of these is file-based (no folder output or dependency, which are always
 # checked in full), so a no-op recalls the whole scope and the plan is remembered.
@@ -59,9 +59,7 @@ def _plain(root: Path) -> dict[str, tuple[Any, ...]]:
 
 
 def _warm(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PIVOT_MTIME_GRANULARITY_NS", str(GRANULARITY))
-    run_cli(project, "repro", "--all", env=ENV)
-    _settle()
+    repro_and_settle(project, monkeypatch)
     _planned(project)  # learns every skip
     _planned(project)  # recalls every one: remembers the whole plan
     assert _remembered(project) == _plain(project)
@@ -141,15 +139,6 @@ def test_a_damaged_or_hostile_record_is_a_silent_miss(project: Path, monkeypatch
     assert _planned(project) == _plain(project)
 
 
-def _keys(root: Path, prefix: bytes) -> set[bytes]:
-    state = LmdbState.open(root / ".pivot" / "state.lmdb")
-    try:
-        with state._env.begin() as txn:
-            return {bytes(k) for k, _ in txn.cursor() if k.startswith(prefix)}
-    finally:
-        state.close()
-
-
 def _drop(root: Path, prefix: bytes) -> None:
     state = LmdbState.open(root / ".pivot" / "state.lmdb")
     try:
@@ -163,13 +152,11 @@ def _drop(root: Path, prefix: bytes) -> None:
 def test_status_and_repro_from_a_remembered_plan(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Through the CLI: the same answers as without any cache, and a no-op repro from the record
     still writes its history entry, sweeps a killed run's temp files and restores .gitignore."""
-    monkeypatch.setenv("PIVOT_MTIME_GRANULARITY_NS", str(GRANULARITY))
     subprocess.run(["git", "init", "-q", str(project)], check=True)
-    run_cli(project, "repro", "--all", env=ENV)  # git: the .gitignore blocks now exist
-    _settle()
+    repro_and_settle(project, monkeypatch)  # git: the .gitignore blocks now exist
     run_cli(project, "status", *TARGETS, env=ENV)  # learns every skip
     run_cli(project, "status", *TARGETS, env=ENV)  # recalls all: remembered whole
-    assert len(_keys(project, b"plan:")) == 1
+    assert len(_memo_keys(project, "plan:")) == 1
     off = {**ENV, "PIVOT_LOAD_CACHE": "0"}
     assert (run_cli(project, "status", *TARGETS, "--json", env=ENV).json()
             == run_cli(project, "status", *TARGETS, "--json", env=off).json())
@@ -181,7 +168,7 @@ def test_status_and_repro_from_a_remembered_plan(project: Path, monkeypatch: pyt
     ignore.unlink()
     runs = len(run_cli(project, "history", "--json").json()["runs"])
     report = run_cli(project, "repro", *TARGETS, "--json", env=ENV).json()
-    assert not _keys(project, b"skip:")  # served from the record
+    assert not _memo_keys(project, "skip:")  # served from the record
     assert [s["status"] for s in report["stages"]] == ["skipped"] * 6
     assert not leftover.exists()
     assert "/model_small.json" in ignore.read_text()

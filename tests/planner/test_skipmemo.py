@@ -61,19 +61,24 @@ def _plain(root: Path) -> dict[str, tuple[Any, ...]]:
         s.close()
 
 
-def _memo_keys(root: Path) -> set[str]:
+def _memo_keys(root: Path, prefix: str = PREFIX) -> set[str]:
     state = LmdbState.open(root / ".pivot" / "state.lmdb")  # the process's one handle on it
     try:
         with state._env.begin() as txn:
-            return {k.decode() for k, _ in txn.cursor() if k.startswith(PREFIX.encode())}
+            return {k.decode() for k, _ in txn.cursor() if k.startswith(prefix.encode())}
     finally:
         state.close()
 
 
-def _warm(project: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+def repro_and_settle(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Everything up to date, and old enough (one granularity) to be remembered."""
     monkeypatch.setenv("PIVOT_MTIME_GRANULARITY_NS", str(GRANULARITY))
     run_cli(project, "repro", "--all", env=ENV)
     _settle()
+
+
+def _warm(project: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    repro_and_settle(project, monkeypatch)
     learned, recalled = _with_memo(project)  # proves every skip in full and remembers it
     assert recalled == 0 and learned == _plain(project)
     assert all(row[0] == Action.SKIP for row in learned.values())
