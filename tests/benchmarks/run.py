@@ -26,7 +26,19 @@ from tests.benchmarks.scenarios import Projects
 
 GROUPS = ("startup", "fresh", "noop_status", "noop_repro", "leaf_params", "root_input", "cluster",
           "mixed", "heavy_imports", "hash", "dask", "scale", "push_pull", "profile", "isolated_s3")
-RESULTS = WORK / "results.json"
+RESULTS = WORK / "results.json"  # the raw results of BENCHMARKS.md (DEFAULT_OUTPUT) only
+DEFAULT_OUTPUT = REPO / "BENCHMARKS.md"
+
+
+def results_for(output: Path) -> Path:
+    """The raw results JSON that belongs to a report: RESULTS for BENCHMARKS.md, else beside it.
+
+    A trial run rendered elsewhere (`--output /tmp/check.md`) once overwrote RESULTS with its one
+    row, and the next `--merge` run built BENCHMARKS.md on that: every other row was lost.
+    """
+    if output.resolve() == DEFAULT_OUTPUT.resolve():
+        return RESULTS
+    return output.with_name(output.name + ".json")
 
 
 def _ints(text: str) -> list[int]:
@@ -54,12 +66,14 @@ def parse(argv: list[str]) -> tuple[Config, argparse.Namespace]:
     ap.add_argument("--jobs", "-j", type=int, default=int(_env("JOBS", "0")) or None)
     ap.add_argument("--only", default=_env("ONLY", ""), help=f"comma list of: {','.join(GROUPS)}")
     ap.add_argument("--timeout", type=float, default=float(_env("TIMEOUT", "3600")))
-    ap.add_argument("--output", default=_env("OUTPUT", str(REPO / "BENCHMARKS.md")))
-    ap.add_argument("--report-only", action="store_true", help=f"re-render from {RESULTS}")
+    ap.add_argument("--output", default=_env("OUTPUT", str(DEFAULT_OUTPUT)),
+                    help=f"the report; its raw results go to {RESULTS.name} in {WORK} for the default, "
+                         "else to <output>.json beside it")
+    ap.add_argument("--report-only", action="store_true", help="re-render from the output's raw results")
     ap.add_argument("--note", default=_env("NOTE", ""),
                     help="a sentence kept with this run's rows in the report (e.g. the machine was loaded)")
     ap.add_argument("--merge", action="store_true",
-                    help=f"re-measure only the chosen scenarios; keep every other row of {RESULTS}")
+                    help="re-measure only the chosen scenarios; keep every other row of the output's raw results")
     a = ap.parse_args(argv)
     only = {g for g in a.only.split(",") if g} or None
     if only and not only <= set(GROUPS):
@@ -177,8 +191,11 @@ def _profiles(cfg: Config, projects: Projects, rows: list[Row]) -> list[dict[str
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     cfg, a = parse(argv)
-    meta_path = RESULTS
+    meta_path = results_for(Path(a.output))
     if a.report_only:
+        if not meta_path.exists():
+            print(f"error: {meta_path}: no raw results for {a.output} (run the benchmark first)", file=sys.stderr)
+            return 2
         data = json.loads(meta_path.read_text())
         rows = [Row.from_json(r) for r in data["rows"]]
         meta, profiles = data["meta"], data["profiles"]
@@ -197,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         if a.merge and meta_path.exists():
             rows, meta, profiles = _merge(json.loads(meta_path.read_text()), rows, meta, profiles)
+        elif a.merge:
+            log(f"--merge: no {meta_path} yet, so the report holds only this run's rows")
         meta_path.write_text(json.dumps(
             {"meta": meta, "rows": [r.to_json() for r in rows], "profiles": profiles}, indent=1))
     out = Path(a.output)
