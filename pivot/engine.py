@@ -12,7 +12,7 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
@@ -48,6 +48,7 @@ class _Run:
     busy_mutex: set[str] = field(default_factory=set)
     halted: bool = False
     priority: dict[str, int] = field(default_factory=dict)
+    order: Iterator[int] = field(default_factory=itertools.count)  # ties: first decided, first sent
 
 
 def execute(session: Session, scope: Sequence[str], inputs: dict[str, StageInputs], executor: Executor,
@@ -167,14 +168,15 @@ def _carry_out(run: _Run, decision: Decision) -> None:
             run.loop.finished(decision.stage, outs)
             return
     if decision.action == Action.RUN:
-        heapq.heappush(run.queue, (-run.priority.get(decision.stage, 0), len(run.report.outcomes) + len(run.queue), decision))
+        heapq.heappush(run.queue, (-run.priority.get(decision.stage, 0), next(run.order), decision))
 
 
 def _submit_ready(run: _Run) -> None:
     if run.halted:
         return
     blocked_by_mutex: list[tuple[int, int, Decision]] = []
-    while run.queue:
+    capacity = run.executor.capacity
+    while run.queue and (capacity is None or len(run.running) < capacity):
         entry = heapq.heappop(run.queue)
         decision = entry[2]
         spec = run.session.graph.stages[decision.stage]

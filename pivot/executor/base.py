@@ -35,6 +35,10 @@ class Executor(abc.ABC):
 
     name: str = "base"
     isolated: bool = False
+    # Tasks the engine keeps submitted at once; None: all that are ready (the executor
+    # queues them itself). A bounded window keeps the engine's priorities in force and
+    # its waits cheap (waiting on N futures locks all N).
+    capacity: int | None = None
 
     def __init__(self) -> None:
         self._notes: queue.SimpleQueue[Note] = queue.SimpleQueue()

@@ -1,7 +1,7 @@
 """Where a running stage's output lines go, on the worker side.
 
-- Local process pool: a multiprocessing queue handed to each pool process at
-  start (``set_local_queue``); a thread of the planner process reads it.
+- Local process pool: the pipe each pool process shares with the planner
+  (``set_local_queue``), the same one its results go up; the planner reads it.
 - Dask worker: ``Worker.log_event`` on one topic, tagged with the run token; the client subscribed
   to that topic before submitting, so lines arrive while the stage runs.
 - Anywhere else (inline, a worker without either): no live lines, the
@@ -21,7 +21,7 @@ _LOCAL_QUEUE: Any = None
 
 
 def set_local_queue(channel: Any) -> None:
-    """This process sends its stages' lines to ``channel`` (the local pool's reader)."""
+    """This process sends its stages' lines to ``channel`` (anything with ``put``: the local pool's pipe)."""
     global _LOCAL_QUEUE
     _LOCAL_QUEUE = channel
 

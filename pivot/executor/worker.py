@@ -21,7 +21,7 @@ from typing import Any
 
 from pivot.errors import CodeMismatchError, CorruptObjectError, PivotError, StageFailedError
 from pivot.executor import sweep
-from pivot.executor.capture import capture_output
+from pivot.executor.capture import Captured, PipedRun, capture_output
 from pivot.executor.live import scratch_base, sink_for
 from pivot.executor.task import StageResult, StageTask
 from pivot.outrecord import OutRecord
@@ -59,12 +59,11 @@ def run_task(task: StageTask) -> StageResult:
         _prepare_outputs(task, odb, workspace)
         cwd = workspace / task.pipeline_dir
         cwd.mkdir(parents=True, exist_ok=True)
-        with capture_output(sink_for(task.stage, task.run_token)) as captured:
-            try:
-                failure = _execute(spec, task, cwd)
-            except BaseException:  # interrupted (Ctrl-C): leave no outputs either
-                _remove_outputs(task, workspace)
-                raise
+        try:
+            failure, captured = _execute_captured(spec, task, cwd)
+        except BaseException:  # interrupted (Ctrl-C): leave no outputs either
+            _remove_outputs(task, workspace)
+            raise
         if failure is None:
             try:
                 outs, inline = _store_outputs(task, odb, workspace)
@@ -164,13 +163,26 @@ def _prepare_outputs(task: StageTask, odb: Any, workspace: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
 
 
+def _execute_captured(spec: StageSpec | None, task: StageTask, cwd: Path) -> tuple[str | None, Captured]:
+    """Run the stage with its output captured: the failure text (None on success) and the output."""
+    sink = sink_for(task.stage, task.run_token)
+    if task.cmd is not None:
+        piped = PipedRun(sink)
+        try:
+            failure = _run_commands(task.cmd, cwd, piped)
+        except OSError as exc:  # no shell, or its folder vanished: the stage fails, by name
+            failure = _user_traceback(exc)
+        return failure, piped.captured()
+    with capture_output(sink) as captured:
+        failure = _execute(spec, task, cwd)
+    return failure, captured
+
+
 def _execute(spec: StageSpec | None, task: StageTask, cwd: Path) -> str | None:
-    """Run the function or commands in ``cwd``; the failure text, or None on success."""
+    """Run the stage function in ``cwd``; the failure text, or None on success."""
     previous = os.getcwd()
     os.chdir(cwd)
     try:
-        if task.cmd is not None:
-            return _run_commands(task.cmd, cwd)
         assert spec is not None
         from pivot.project.discovery import import_path
 
@@ -206,17 +218,12 @@ def _user_traceback(exc: Exception) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
 
 
-def _run_commands(commands: tuple[str, ...], cwd: Path) -> str | None:
+def _run_commands(commands: tuple[str, ...], cwd: Path, piped: PipedRun) -> str | None:
     # Each command runs in its own shell in the pipeline folder: a `cd` never leaks.
     # Python children flush per line, so their output is seen while they run.
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for command in commands:
-        with subprocess.Popen(command, shell=True, cwd=cwd, env=env) as proc:
-            _CHILDREN.add(proc)
-            try:
-                code = proc.wait()
-            finally:
-                _CHILDREN.discard(proc)
+        code = piped.run(command, str(cwd), env, _CHILDREN)
         if code != 0:
             return f"command failed with exit code {code}: {command}"
     return None
