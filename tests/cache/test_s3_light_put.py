@@ -18,6 +18,7 @@ def test_small_writes_skip_s3fs_and_land_where_s3fs_reads(s3_bucket: str,
     d = store.put_bytes(b"an output\n")
     store.put_record("runs/ab/cdef", b"a record\n")
     assert store._fs is None, "a small write opened s3fs"
+    assert store._light is not None and store._light._signer is not None  # botocore's URL, signed by Pivot
     bucket = s3_bucket.removeprefix("s3://")
     assert [(m, p) for m, p, _ in s3_requests] == [("PUT", f"/{bucket}/cache/{object_key(d)}"),
                                                    ("PUT", f"/{bucket}/cache/runs/ab/cdef")]
@@ -74,3 +75,39 @@ def test_a_listing_too_long_for_one_page_is_none(s3_bucket: str) -> None:
     assert store._light is not None
     assert store._light.list_page("runs", limit=2) == (True, None)  # the caller asks key by key
     assert ObjectStore(f"{s3_bucket}/cache").get_record("runs/b2/rest") == b"r"
+
+
+def test_a_kept_alive_connection_the_server_dropped_is_opened_again() -> None:
+    """Real S3 keeps connections alive and drops idle ones: the next PUT on such a connection
+    is sent again once on a new one (same bytes, same key), and the light path stays on."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from pivot.cache.s3put import LightPut
+
+    bodies: list[bytes] = []
+
+    class DropAfterReply(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # the client is not told the connection will close
+
+        def do_PUT(self) -> None:
+            bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            self.close_connection = True
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), DropAfterReply)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        light = LightPut("bucket")
+        url = f"http://127.0.0.1:{server.server_address[1]}/bucket/k"
+        assert light._send(url, b"one", "md5") == (200, b"")
+        assert light._send(url, b"two", "md5") == (200, b"")
+        assert bodies == [b"one", b"two"] and not light.off
+    finally:
+        server.shutdown()
+        server.server_close()
