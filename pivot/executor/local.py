@@ -65,10 +65,18 @@ def _serve(conn: Connection, planner: int, closing: Any) -> None:
             continue
         try:
             channel.send(("result", run_task(task)))
-        except Exception as exc:  # not a stage failure (those are results): Pivot's own bug, reported
-            channel.send(("error", f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:  # not a stage failure (those are results): an OSError, or Pivot's own bug
+            _send_error(channel, exc)
         except KeyboardInterrupt:
             return
+
+
+def _send_error(channel: _Lines, exc: Exception) -> None:
+    """The exception itself when it pickles (the user sees it as the pool showed it), else its text."""
+    try:
+        channel.send(("error", exc))
+    except Exception:
+        channel.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
 class _Process:
@@ -104,8 +112,7 @@ class LocalExecutor(Executor):
     def submit(self, task: StageTask, *, priority: int = 0) -> Future[StageResult]:
         from multiprocessing.reduction import ForkingPickler
 
-        future: Future[StageResult] = Future()
-        future.set_running_or_notify_cancel()
+        future: Future[StageResult] = Future()  # pending until its process answers: cancel_all can cancel it
         self._waiting.append((bytes(ForkingPickler.dumps(task)), future))
         self._dispatch()
         return future
@@ -153,6 +160,8 @@ class LocalExecutor(Executor):
             if lost is not None:
                 lost(proc)
             return False
+        except Exception as exc:  # only an error's exception can fail to unpickle here (lines and results do not)
+            message = ("error", RuntimeError(f"the worker's error could not be read: {exc}"))
         self._settle(proc, message)
         return True
 
@@ -169,7 +178,8 @@ class LocalExecutor(Executor):
         elif kind == "cancelled":
             future.set_exception(WorkerLostError("not started: the run was stopping"))
         else:
-            future.set_exception(RuntimeError(message[1]))
+            error = message[1]
+            future.set_exception(error if isinstance(error, BaseException) else RuntimeError(str(error)))
 
     def _replace(self, proc: _Process) -> None:
         """``proc`` exited: the stages it held fail, and a new process takes its place."""

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
+import pytest
+
+from pivot.executor.local import LocalExecutor
 from tests.executor.helpers import add_pipeline, lock_exists
 from tests.fixtures.project import run_cli
 
@@ -74,3 +80,22 @@ pipeline.register_cmd("talk", cmd=["echo one; echo two >&2; (sleep 5 &) ; echo t
     entry = result.json()["stages"][0]
     assert entry["status"] == "ran"
     assert entry["stdout"] == "one\n" and entry["stderr"] == "two\n"
+
+
+def test_an_error_outside_any_stage_reaches_the_planner_and_the_process_serves_on() -> None:
+    """Not a stage failure (those are results) but an exception in the worker's own code: it is raised
+    from the stage's future as the worker raised it, and the process takes the next task."""
+    executor = LocalExecutor(1)
+    try:
+        bogus = cast(Any, SimpleNamespace(stage="x"))  # no fields a task has: run_task raises AttributeError
+        first, second, third = executor.submit(bogus), executor.submit(bogus), executor.submit(bogus)
+        executor.cancel_all()  # only the third was still waiting in the planner: the first two were sent
+        assert third.cancelled()
+        for future in (first, second):
+            deadline = time.monotonic() + 60
+            while not future.done() and time.monotonic() < deadline:
+                executor.wait_any([future], timeout=5)
+            with pytest.raises(AttributeError):
+                future.result()
+    finally:
+        executor.close()
