@@ -6,13 +6,16 @@ params, a shell stage's FILE:key params, data, tracked files, deleted or modifie
 states). After every step: explain agrees with execution, a second run does
 nothing, and the workspace equals a from-scratch run.
 The same machine runs twice: with the inline executor, and with the Dask
-executor on a LocalCluster (worker processes, the shared cache). `make fuzz`
+executor on a LocalCluster (worker processes, the shared cache). Every other
+inline run sends one stage at a time (the engine's window, as the local pool
+uses it: decisions wait in its priority queue and results settle in between). `make fuzz`
 raises the example counts (PIVOT_FUZZ_EXAMPLES, PIVOT_FUZZ_DASK_EXAMPLES) and
 lifts the per-test timeout.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -95,8 +98,21 @@ pipeline.register_cmd("count", cmd="wc -c < joined.txt > count.txt", deps=["join
 
 
 COUNTS = {"sequences": 0, "steps": 0}
+
+
+class _WindowedInline(InlineExecutor):
+    capacity = 1
+
+
+_INLINE_RUNS = itertools.count()
+
+
+def _inline(_root: Path, _cache: str) -> Executor:
+    return _WindowedInline() if next(_INLINE_RUNS) % 2 else InlineExecutor()
+
+
 # How the machine's runs execute: set per test (inline, or Dask on the session's LocalCluster).
-EXECUTOR: dict[str, Callable[[Path, str], Executor]] = {"make": lambda _root, _cache: InlineExecutor()}
+EXECUTOR: dict[str, Callable[[Path, str], Executor]] = {"make": _inline}
 
 
 def _run(root: Path) -> RunReport:
@@ -251,7 +267,7 @@ def _fuzz(kind: str) -> None:
 
 
 def test_fuzz_projects_and_edits() -> None:
-    EXECUTOR["make"] = lambda _root, _cache: InlineExecutor()
+    EXECUTOR["make"] = _inline
     _fuzz("inline")
 
 
@@ -263,4 +279,4 @@ def test_fuzz_on_dask(dask_client: Any) -> None:
     try:
         _fuzz("dask")
     finally:
-        EXECUTOR["make"] = lambda _root, _cache: InlineExecutor()
+        EXECUTOR["make"] = _inline
