@@ -14,9 +14,10 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from pivot.executor.base import Executor, Note
@@ -110,8 +111,6 @@ class LocalExecutor(Executor):
         return _Process(self._context, os.getpid(), self._closing)
 
     def submit(self, task: StageTask, *, priority: int = 0) -> Future[StageResult]:
-        from multiprocessing.reduction import ForkingPickler
-
         future: Future[StageResult] = Future()  # pending until its process answers: cancel_all can cancel it
         self._waiting.append((bytes(ForkingPickler.dumps(task)), future))
         self._dispatch()
@@ -147,18 +146,18 @@ class LocalExecutor(Executor):
             return done
         for conn in wait(list(busy), timeout):
             proc = busy[conn]  # wait() returns the connections it was given
-            while proc.held and self._read(proc, lost=self._replace) and proc.conn.poll():
+            while proc.held and self._read(proc, replace=True) and proc.conn.poll():
                 pass
         self._dispatch()
         return {f for f in wanted if f.done()}
 
-    def _read(self, proc: _Process, lost: Callable[[_Process], None] | None = None) -> bool:
-        """Settle one message from ``proc``; False once it is gone (``lost`` is told)."""
+    def _read(self, proc: _Process, *, replace: bool = False) -> bool:
+        """Settle one message from ``proc``; False once it is gone (then replaced, if asked: not while closing)."""
         try:
             message = proc.conn.recv()
         except (EOFError, OSError):
-            if lost is not None:
-                lost(proc)
+            if replace:
+                self._replace(proc)
             return False
         except Exception as exc:  # only an error's exception can fail to unpickle here (lines and results do not)
             message = ("error", RuntimeError(f"the worker's error could not be read: {exc}"))
