@@ -24,9 +24,10 @@ from pivot.exp import records as experiments
 from pivot.pool import pool_map
 from pivot.remote.config import resolve
 from pivot.remote.gc_scope import Scope, grace_seconds, in_scope, store_time
+from pivot.remote.pack_format import FOLDER, name_of
 from pivot.remote.retry import retry
 from pivot.remote.select import Item, expand, open_selection, record_items
-from pivot.remote.store import DEFAULT_JOBS
+from pivot.remote.store import DEFAULT_JOBS, Remote
 
 __all__ = ["GcReport", "Scope", "gc"]
 _MAX_MANIFEST = 64 << 20  # a young object larger than this is data, not a tree manifest: not read
@@ -43,12 +44,13 @@ class GcReport:
     young: int = 0  # unreferenced, but within the grace period
     records_removed: list[str] = field(default_factory=list)
     sizes: dict[Digest, int] = field(default_factory=dict)
+    packs_removed: list[str] = field(default_factory=list)  # remote packs none of whose objects is kept
 
     def to_json(self) -> dict[str, Any]:
         return {"where": self.where, "scope": self.scope, "dry_run": self.dry_run,
                 "removed": [{"digest": str(d), "size": self.sizes.get(d, 0)} for d in self.removed],
                 "bytes": self.nbytes, "kept": self.kept, "kept_young": self.young,
-                "records_removed": self.records_removed}
+                "records_removed": self.records_removed, "packs_removed": self.packs_removed}
 
 
 def gc(*, scope: Scope, remote: str | None = None, dry_run: bool = False, grace: float | None = None,
@@ -77,20 +79,54 @@ def gc(*, scope: Scope, remote: str | None = None, dry_run: bool = False, grace:
         young = {d for d, info in listing.items() if d not in keep and store_time(info) > cutoff}
         small = {d for d in young if int(listing[d].get("size") or 0) <= _MAX_MANIFEST}
         keep |= young | _tree_files(store, small)
-        removed = sorted(d for d in listing if d not in keep)
+        loose = sorted(d for d in listing if d not in keep)
+        packed = _packs(r, keep, cutoff) if r is not None else _PackVerdict()
+        removed = sorted(set(loose) | set(packed.sizes))
         report = GcReport(r.url if r is not None else "local cache", scope.describe(), removed,
-                          len(listing) - len(removed), dry_run, young=len(young))
-        report.sizes = {d: int(listing[d].get("size") or 0) for d in removed}
+                          len(set(listing) | packed.held) - len(removed), dry_run,
+                          young=len(young | packed.young))
+        report.sizes = {d: int(listing[d].get("size") or 0) for d in loose} | packed.sizes
         report.nbytes = sum(report.sizes.values())
+        report.packs_removed = packed.dead
         report.records_removed = _dead_records(store, set(removed), keys, cutoff)
         if dry_run or not (removed or report.records_removed) or (confirm is not None and not confirm(report)):
             report.dry_run = dry_run or bool(removed or report.records_removed)
             return report
         if r is not None:
             r.new_epoch()  # before deleting: every clone's index of this remote is now stale
-        pool_map(lambda d: retry(lambda: store.delete(d)), removed, n if r is not None else 1)
+        pool_map(lambda d: retry(lambda: store.delete(d)), loose, n if r is not None else 1)
+        if r is not None:
+            pool_map(lambda name: retry(lambda: r.packs.delete(name)), packed.dead, n)
         pool_map(lambda k: retry(lambda: store.delete_record(k)), report.records_removed, n if r is not None else 1)
         return report
+
+
+@dataclass
+class _PackVerdict:
+    held: set[Digest] = field(default_factory=set)  # every object in a readable pack
+    young: set[Digest] = field(default_factory=set)  # unreferenced, in packs within the grace period
+    dead: list[str] = field(default_factory=list)  # packs to delete
+    sizes: dict[Digest, int] = field(default_factory=dict)  # the objects going with them
+
+
+def _packs(r: Remote, keep: set[Digest], cutoff: float) -> _PackVerdict:
+    """A pack goes whole, when none of its objects is kept and it is past the grace period;
+    one kept object keeps its pack (packs are never rewritten). Unreadable packs are not ours."""
+    verdict = _PackVerdict()
+    indexes = retry(lambda: r.packs.listing(fresh=True))
+    if not indexes:
+        return verdict
+    times = {name_of(k): info for k, info in retry(lambda: r.odb.stat_keys(FOLDER)).items()}
+    for name, idx in sorted(indexes.items()):
+        verdict.held |= set(idx.entries)
+        if not keep.isdisjoint(idx.entries):
+            continue
+        if name not in times or store_time(times[name]) > cutoff:
+            verdict.young |= set(idx.entries)
+            continue
+        verdict.dead.append(name)
+        verdict.sizes.update((d, e.size) for d, e in idx.entries.items())
+    return verdict
 
 
 def _objects(store: ObjectStore) -> dict[Digest, dict[str, Any]]:

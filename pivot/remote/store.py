@@ -38,6 +38,7 @@ from pivot.remote.batch import (
     put_object,
     where,
 )
+from pivot.remote.packs import Moved, Packs
 from pivot.remote.progress import NoProgress, Progress
 from pivot.remote.retry import Failure, KillSwitch, failure, retry
 from pivot.safepath import UnsafePathError
@@ -64,6 +65,7 @@ class Remote:
         self._options = pool_options(url, {"use_listings_cache": False, **(storage_options or {})}, MAX_JOBS)
         self._plain = lazy_s3_base(url, storage_options or {}) is not None  # see sync_index
         self._prefix = f"{INDEX_PREFIX}{name}:"
+        self.packs = Packs(lambda: self.odb, state, self._prefix, url)
 
     @functools.cached_property
     def odb(self) -> ObjectStore:
@@ -117,23 +119,40 @@ class Remote:
             present = list_present(fs, self.odb, todo, jobs)
         else:
             present = retry(lambda: self.odb.exists_many(todo))
+        if todo - present:  # not loose: maybe in a pack (one listing of packs/ per Remote)
+            present |= self.packs.holding(todo - present, fresh=not use_index)
         self.remember(present)
         return todo - present
 
     def available(self, d: Digest, is_dir: bool) -> bool:
         """Asks the remote itself (no index): what CI's ``verify --allow-missing`` relies on."""
-        if is_dir:
-            return retry(lambda: self.odb.tree_complete(d))
-        return retry(lambda: self.odb.exists(d))
+        if not is_dir:
+            return not self.missing({d}, use_index=False)
+        if retry(lambda: self.odb.tree_complete(d)):
+            return True
+        from pivot.fingerprint.trees import parse_manifest
+
+        try:  # the manifest is always loose; its files may be packed
+            files = {e.digest for e in parse_manifest(self.get_manifest_bytes(d))}
+        except Exception:
+            return False
+        return not self.missing(files, use_index=False)
 
     # -- objects ----------------------------------------------------------------
     def upload(self, local: ObjectStore, ds: Iterable[Digest], *, jobs: int = DEFAULT_JOBS,
-               progress: Progress | None = None) -> list[Failure]:
+               progress: Progress | None = None, pack: bool = False) -> list[Failure]:
+        """``pack``: small plain files may go in packs (pivot.remote.packs); never tree manifests."""
         ds = set(ds)
         if not ds:  # nothing to move: do not open the remote for it
             return []
         kill = KillSwitch()
         fs = async_fs(self.odb)
+        packed = self.packs.send(local, ds, jobs) if pack and fs is not None and local.is_local else Moved()
+        if packed.done or packed.failures:
+            self._settle(packed, progress, pushed=True)
+            ds -= set(packed.done) | {f.digest for f in packed.failures}
+            if not ds:
+                return packed.failures
         if fs is not None and local.is_local:
             batch = Batch(fs.loop, jobs, max(2, jobs // 8))
 
@@ -143,14 +162,25 @@ class Remote:
                 target = where(self.odb, d)
                 return batch.submit(lambda: put_object(fs, target, path, d), _size(path))
 
-            return self._collect(submit, ds, progress, kill)
+            return packed.failures + self._collect(submit, ds, progress, kill)
 
         def one(d: Digest) -> int:
             size = retry(lambda: self._put_one(local, d))
             kill.tick()
             return size
 
-        return self._run(one, ds, jobs, progress)
+        return packed.failures + self._run(one, ds, jobs, progress)
+
+    def _settle(self, moved: Moved, progress: Progress | None, *, pushed: bool) -> None:
+        """Progress for what a pack operation moved, on this thread. A push's failures are final
+        and its successes go into the index; a pull's failures are tried again loose (counted then)."""
+        bar = progress or NoProgress()
+        for size in moved.done.values():
+            bar.advance(size)
+        if pushed:
+            for _ in moved.failures:
+                bar.advance(0)
+            self.remember(moved.done)
 
     def _put_one(self, local: ObjectStore, d: Digest) -> int:
         path = local.local_path(d)
@@ -169,6 +199,12 @@ class Remote:
         if not ds:  # a pull of what is already here never opens the remote
             return []
         tmp_dir.mkdir(parents=True, exist_ok=True)
+        packed = self.packs.take(local, ds, jobs)
+        self._settle(packed, progress, pushed=False)
+        ds -= set(packed.done)
+        # An object a pack failed to give (damaged, or the pack gone) may still be there loose:
+        # its pack failure is reported only if the loose copy fails too.
+        from_pack = {f.digest: f for f in packed.failures}
         fs = async_fs(self.odb)
         if fs is not None:
             batch = Batch(fs.loop, jobs, max(2, jobs // 8))
@@ -177,8 +213,10 @@ class Remote:
                 source = where(self.odb, d)
                 return batch.submit(lambda: get_object(fs, source, local, d, tmp_dir, self.url))
 
-            return self._collect(submit, ds, progress)
-        return self._run(lambda d: retry(lambda: self._get_one(local, d, tmp_dir)), ds, jobs, progress)
+            loose = self._collect(submit, ds, progress) if ds else []
+        else:
+            loose = self._run(lambda d: retry(lambda: self._get_one(local, d, tmp_dir)), ds, jobs, progress)
+        return [from_pack.get(f.digest, f) for f in loose]
 
     def _get_one(self, local: ObjectStore, d: Digest, tmp_dir: Path) -> int:
         from pivot.fingerprint.trees import hash_file

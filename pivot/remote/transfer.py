@@ -71,7 +71,7 @@ def push(targets: Targets = None, *, remote: str | None = None, jobs: int | None
         report.missing = sorted({ex.paths[d] for d in ((ex.files - here) | ex.unreadable) & ex.required})
         bar = progress or NoProgress()
         bar.add_total(len(plan.todo) + len(plan.tree_todo), sizes(ws.odb, plan.todo | set(plan.tree_todo)))
-        failed = r.upload(ws.odb, plan.todo, jobs=n, progress=bar)
+        failed = r.upload(ws.odb, plan.todo, jobs=n, progress=bar, pack=True)
         ok_trees = plan.trees_ready({f.digest for f in failed})
         failed += r.upload(ws.odb, ok_trees, jobs=n, progress=bar)
         _describe(failed, ex, report)
