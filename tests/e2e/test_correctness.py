@@ -113,11 +113,15 @@ def test_cycle_is_reported(project: Path) -> None:
 
 
 CLUSTER_SCENARIOS = ["code_edit", "params_edit", "identical_upstream_output", "revert_input", "delete_output"]
+# An embedded LocalCluster starts in every CLI run (~2 s each): two scenarios there, every one on
+# the separate scheduler and worker processes (the same executor code, a cluster already up).
+LOCAL_CLUSTER_SCENARIOS = ["code_edit", "identical_upstream_output"]
+WHERE = [*((s, "cluster-local") for s in LOCAL_CLUSTER_SCENARIOS),
+         *((s, "scheduler-and-workers") for s in CLUSTER_SCENARIOS)]
 
 
 @pytest.mark.cluster
-@pytest.mark.parametrize("where", ["cluster-local", "scheduler-and-workers"])
-@pytest.mark.parametrize("scenario", CLUSTER_SCENARIOS)
+@pytest.mark.parametrize(("scenario", "where"), WHERE, ids=[f"{s}-{w}" for s, w in WHERE])
 def test_scenario_on_dask(project: Path, tmp_path: Path, scenario: str, where: str,
                           request: pytest.FixtureRequest) -> None:
     """The same three properties with stages on Dask: a LocalCluster, and separate

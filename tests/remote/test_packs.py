@@ -89,6 +89,15 @@ def test_many_small_objects_go_up_in_one_pack_and_come_back_verified(
     calls.clear()
     assert pivot.push(root=c).transferred == 0
     assert calls["put_object"] == 0
+    status = run_cli(_clone(a, tmp_path / "d"), "status", "--remote", "--json").json()
+    assert status["to_pull"] == MANY + 2 and status["to_push"] == 0  # packed objects count as there
+
+    # What `verify --allow-missing` asks: the remote itself, with no index.
+    remote = Remote("origin", f"{s3_bucket}/c", MemoryState())
+    assert remote.available(hash_bytes((a / "data" / "many" / "part_003.txt").read_bytes()), is_dir=False)
+    tree = Digest.parse(str(yaml.safe_load((a / "data" / "many.pvt").read_text())["hash"]))
+    assert remote.available(tree, is_dir=True)  # a loose manifest whose files are all packed
+    assert not remote.available(hash_bytes(b"never pushed"), is_dir=False)
 
 
 def test_few_small_objects_stay_loose(tmp_path: Path, s3_bucket: str) -> None:
@@ -152,20 +161,6 @@ def test_a_pack_whose_index_lies_is_ignored_by_name(tmp_path: Path, s3_bucket: s
     assert pack in result.err and "accounts for" in result.err  # named, with what is wrong
     assert not (b / "data" / "many").exists()  # nothing half-placed from a pack not trusted
     assert (b / "data" / "big.bin").read_bytes() == (a / "data" / "big.bin").read_bytes()
-
-
-def test_verify_allow_missing_and_status_see_packed_objects(tmp_path: Path, s3_bucket: str) -> None:
-    a = _project(tmp_path / "a")
-    add_remote(a, f"{s3_bucket}/c")
-    run_cli(a, "push")
-    remote = Remote("origin", f"{s3_bucket}/c", MemoryState())  # no index: asks the remote
-    one = hash_bytes((a / "data" / "many" / "part_003.txt").read_bytes())
-    assert remote.available(one, is_dir=False)
-    tree = Digest.parse(str(yaml.safe_load((a / "data" / "many.pvt").read_text())["hash"]))
-    assert remote.available(tree, is_dir=True)
-    assert not remote.available(hash_bytes(b"never pushed"), is_dir=False)
-    status = run_cli(_clone(a, tmp_path / "b"), "status", "--remote", "--json").json()
-    assert status["to_pull"] == MANY + 2 and status["to_push"] == 0  # packed objects count as there
 
 
 def test_remote_gc_removes_a_pack_only_when_none_of_its_objects_is_kept(tmp_path: Path, s3_bucket: str) -> None:
