@@ -20,12 +20,17 @@ def remote_names(ws: Workspace) -> dict[str, Any]:
     return dict(raw)
 
 
-def _parse_entry(name: str, entry: Any) -> tuple[str, dict[str, Any]]:
+def _parse_entry(name: str, entry: Any) -> tuple[str, dict[str, Any], bool]:
+    """URL, storage options (for fsspec) and whether pushes may pack small objects (``pack``)."""
     if isinstance(entry, str):
-        return entry, {}
+        return entry, {}, True
     if isinstance(entry, Mapping) and isinstance(entry.get("url"), str):
-        options = {str(k): v for k, v in entry.items() if k != "url" and v is not None}
-        return str(entry["url"]), options
+        pack = entry.get("pack", True)
+        if not isinstance(pack, bool):
+            raise ConfigError(f"remote {name!r}: `pack` must be true or false, not {pack!r}",
+                              path=f"remotes.{name}.pack")
+        options = {str(k): v for k, v in entry.items() if k not in ("url", "pack") and v is not None}
+        return str(entry["url"]), options, pack
     raise ConfigError(f"remote {name!r}: expected a URL or a mapping with `url`", path=f"remotes.{name}")
 
 
@@ -35,9 +40,9 @@ def get_remote(ws: Workspace, name: str) -> Remote:
         known = ", ".join(sorted(entries)) or "none configured"
         raise ConfigError(f"no remote named {name!r} ({known}); add one with `pivot remote add NAME URL`",
                           path=f"remotes.{name}")
-    url, options = _parse_entry(name, entries[name])
+    url, options, pack = _parse_entry(name, entries[name])
     check_url(url, f"remote {name!r} (remotes.{name} in the config)")
-    return Remote(name, url, ws.state, storage_options=options)
+    return Remote(name, url, ws.state, storage_options=options, pack=pack)
 
 
 def default_remote(ws: Workspace) -> Remote | None:

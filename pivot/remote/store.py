@@ -56,8 +56,9 @@ MAX_JOBS = 128  # connections an S3 client may keep open
 
 class Remote:
     def __init__(self, name: str, url: str, state: StateBase, *,
-                 storage_options: Mapping[str, Any] | None = None) -> None:
+                 storage_options: Mapping[str, Any] | None = None, pack: bool = True) -> None:
         self.name = name
+        self.pack = pack  # `pack: false` in the remote's entry: every object stays loose
         self.url = url
         self.state = state
         # Listings are re-read before every use anyway; a cached one could hide an object
@@ -147,7 +148,7 @@ class Remote:
             return []
         kill = KillSwitch()
         fs = async_fs(self.odb)
-        packed = self.packs.send(local, ds, jobs) if pack and fs is not None and local.is_local else Moved()
+        packed = self.packs.send(local, ds, jobs) if pack and self.pack and fs is not None and local.is_local else Moved()
         if packed.done or packed.failures:
             self._settle(packed, progress, pushed=True)
             ds -= set(packed.done) | {f.digest for f in packed.failures}

@@ -224,3 +224,18 @@ def test_a_damaged_head_is_refused(damage: object) -> None:
                                  "packs/0123.pack", "packs/" + "0" * 32 + ".pack.tmp", "files/" + "0" * 32 + ".pack"])
 def test_only_our_pack_names_are_read(key: str) -> None:
     assert name_of(key) is None
+
+
+def test_a_remote_with_pack_false_keeps_every_object_loose(tmp_path: Path, s3_bucket: str) -> None:
+    a = _project(tmp_path / "a")
+    add_remote(a, f"{s3_bucket}/c")
+    config = a / ".pivot" / "config.yaml"
+    data = yaml.safe_load(config.read_text())
+    data["remotes"]["origin"] = {"url": f"{s3_bucket}/c", "pack": "no"}
+    config.write_text(yaml.safe_dump(data))
+    bad = run_cli(a, "push", check=False)
+    assert bad.code == 2 and "`pack` must be true or false" in bad.err and "Traceback" not in bad.err
+    data["remotes"]["origin"]["pack"] = False
+    config.write_text(yaml.safe_dump(data))
+    assert pivot.push(root=a).transferred == MANY + 2
+    assert _pack_keys(s3_bucket) == [] and len(_bucket_keys(s3_bucket, "c/files/")) == MANY + 2
