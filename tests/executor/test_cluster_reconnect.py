@@ -18,6 +18,7 @@ from pivot.errors import ConfigError
 from pivot.executor import dask_reconnect
 from pivot.project.config import Config
 from tests.executor.helpers import lock_exists
+from tests.executor.streams import watch
 from tests.executor.test_cluster_faults import Cluster, _first_pid, _project
 from tests.fixtures.project import PIVOT, run_cli
 
@@ -107,6 +108,34 @@ def test_scheduler_that_stays_away_is_lost_after_the_wait(tmp_path: Path, fixed_
     assert "Traceback" not in err and "StageFailedError" not in err, err
     statuses = {s["name"]: s["status"] for s in json.loads(out)["stages"]}
     assert statuses["slow:nap"] == "interrupted" and statuses["slow:last"] == "not_started"
+
+
+@pytest.mark.cluster
+def test_ctrl_c_while_waiting_stops_at_once(tmp_path: Path, fixed_cluster: Cluster) -> None:
+    """Ctrl-C during the wait: exit 130 within seconds, not at the end of the wait."""
+    address = fixed_cluster.start()
+    root, pids = _project(tmp_path, 60)
+    run_cli(root, "config", "set", "cluster.reconnect_timeout", "60")
+    proc = subprocess.Popen([*PIVOT, "repro", "--cluster", address], cwd=root, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = watch(proc)
+    try:
+        _first_pid(pids, proc)
+        os.killpg(fixed_cluster.group("scheduler"), signal.SIGKILL)
+        assert err.wait_for("waiting up to 60 s", 30), err.text()
+        time.sleep(1)  # well into the wait: the old client closed, new ones tried and refused
+        proc.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        proc.wait(30)
+        stopped = time.monotonic() - interrupted
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = out.text() + "\n" + err.text()
+    print(f"\nCtrl-C while waiting for the scheduler: stopped in {stopped:.1f}s")
+    assert proc.returncode == 130, text
+    assert stopped < 5, f"{stopped:.1f}s to stop\n{text}"
+    assert "Traceback" not in text and "is back" not in text, text
 
 
 def test_reconnect_timeout_setting() -> None:
