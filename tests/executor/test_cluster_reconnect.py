@@ -54,6 +54,7 @@ def test_scheduler_restarted_at_same_address_run_continues(tmp_path: Path, fixed
     address = fixed_cluster.start()
     root, pids = _project(tmp_path, NAP_S)
     run_cli(root, "config", "set", "cluster.reconnect_timeout", "60")
+    run_cli(root, "config", "set", "cluster.mode", "isolated")  # the Kubernetes case: the code is shipped again
     proc = subprocess.Popen([*PIVOT, "repro", "--json", "--cluster", address], cwd=root, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
