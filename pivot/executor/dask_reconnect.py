@@ -153,6 +153,9 @@ def _wait(executor: DaskExecutor, waiter: Waiter, old: Any, where: str, requeued
             executor.client, executor._resources = client, None  # the new workers' resources are asked anew
         else:
             executor._waited = waiter.seconds
+            if waiter.stop.is_set() and executor._lost is None:  # close or Ctrl-C, not the deadline
+                executor._lost = ClusterLostError(f"lost the Dask scheduler at {where} (stopped waiting for it)",
+                                                  path=where)
     if client is None:
         executor._lose(None)  # the wait is over: exactly the path without it
         return
