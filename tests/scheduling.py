@@ -22,6 +22,7 @@ SECONDS: dict[str, int] = {
     "planner/test_skipmemo.py": 56,
     "reliability/test_tampered_objects.py": 39,
     "executor/test_cluster_faults.py": 38,
+    "executor/test_cluster_reconnect.py": 32,
     "reliability/test_hostile_paths.py": 36,
     "project/test_loadcache.py": 31,
     "migrate/test_import_dvc.py": 30,

@@ -9,8 +9,9 @@ the future to a thread of our own, which fetches the result with a timeout.
 A stage whose worker died (or whose result cannot be fetched from it) is
 resubmitted at once under a fresh key, at most ``retries`` times, with a
 notice. Losing the scheduler settles every stage still out with one
-ClusterLostError. Nothing is committed before the planner holds a complete
-result, so a retry is always safe. Stage output lines come back through
+ClusterLostError, or first waits for it to come back (``cluster.reconnect_timeout``,
+pivot.executor.dask_reconnect). Nothing is committed before the planner holds a
+complete result, so a retry is always safe. Stage output lines come back through
 distributed's event pub-sub (``Worker.log_event`` -> ``subscribe_topic``).
 
 At most ``window`` tasks are on the scheduler at once (``cluster.window``,
@@ -31,15 +32,16 @@ import os
 import pickle
 import threading
 from collections.abc import Mapping
-from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from pivot.errors import ClusterLostError, ConfigError, StageFailedError
-from pivot.executor import connect
+from pivot.executor import connect, dask_reconnect
 from pivot.executor import dask_cluster as reach
 from pivot.executor.base import Executor, Note
 from pivot.executor.dask_push import RESULT_TOPIC, run_and_push
+from pivot.executor.dask_push import resolve as _resolve
 from pivot.executor.live import OUTPUT_TOPIC
 from pivot.executor.task import StageResult, StageTask
 
@@ -75,6 +77,9 @@ class DaskExecutor(Executor):
         self._fetchers = ThreadPoolExecutor(8, thread_name_prefix="pivot-fetch")
         self._runs: set[str] = set()  # run tokens whose output lines we show
         self._lost: ClusterLostError | None = None
+        self._out: dict[Future[StageResult], tuple[StageTask, int]] = {}  # the _live ones: resubmitted if lost
+        self.reconnect_timeout, self._waited, self._generation = 0.0, 0.0, 0  # see dask_reconnect
+        self._waiter: dask_reconnect.Waiter | None = None
         self._cache_url = ""
 
     @classmethod
@@ -100,6 +105,7 @@ class DaskExecutor(Executor):
         executor._target = (address, workers, str(project_root), root)
         executor._cache_url = cache_url
         executor.connect_timeout = connect.timeout(config)
+        executor.reconnect_timeout = dask_reconnect.setting(config)
         return executor
 
     def open(self) -> Any:
@@ -107,16 +113,11 @@ class DaskExecutor(Executor):
         with self._lock:
             if self.client is None:
                 assert self._target is not None
-                address, workers, key, root = self._target
+                address, workers, _, root = self._target
                 client, embedded, owns = reach.open_client(address, workers, self.connect_timeout)
                 try:
-                    if self.isolated:
-                        reach.ship_code(client, key, root)
-                    else:
-                        reach.check_shared(client, root)
+                    self._setup(client)
                     self.dashboard = reach.dashboard(client)
-                    client.subscribe_topic(OUTPUT_TOPIC, self._on_output)
-                    client.subscribe_topic(RESULT_TOPIC, self._on_result)
                     self.info = reach.describe(client, self.isolated, self._cache_url or str(root), self.dashboard)
                 except BaseException:
                     reach.close(client if owns else None, embedded)
@@ -127,6 +128,12 @@ class DaskExecutor(Executor):
                 self.window = reach.default_window(self.client)
             self.info["window"] = self.window
             return self.client
+
+    def _setup(self, client: Any) -> None:
+        """What a new client needs before the first task (also after a reconnect)."""
+        assert self._target is not None
+        reach.prepare(client, self.isolated, *self._target[2:], {OUTPUT_TOPIC: self._on_output,
+                                                                 RESULT_TOPIC: self._on_result})
 
     def refresh_code(self) -> None:
         """Ship the project's code again (isolated mode): an executor kept across runs (watch
@@ -142,13 +149,16 @@ class DaskExecutor(Executor):
             return outer
         self.open()
         self._runs.add(task.run_token)
-        try:
-            problem = self._resource_problem(task)
+        problem = None
+        try:  # fail fast when no worker offers what it needs; while the scheduler is away, just queue it
+            if self._waiter is None:
+                problem, self._resources = reach.resource_problem(self.client, self._resources, task)
         except Exception as exc:
             if not self._scheduler_gone(exc):
                 raise
             self._lose(exc)
-            outer.set_exception(self._lost or exc)
+        if self._lost is not None:
+            outer.set_exception(self._lost)
             return outer
         if problem is not None:
             outer.set_exception(StageFailedError(problem, stage=task.stage))
@@ -162,13 +172,15 @@ class DaskExecutor(Executor):
         """Send the best waiting tasks while the window has room (any thread)."""
         while True:
             with self._lock:
-                if not self._waiting or (self._lost is None and len(self._live) >= (self.window or 1)):
-                    return
+                if not self._waiting or (self._lost is None and (
+                        self._waiter is not None or len(self._live) >= (self.window or 1))):
+                    return  # full, or waiting for the scheduler to come back
                 _, _, outer, task, priority = heapq.heappop(self._waiting)
                 if outer.done():
                     continue  # cancelled while it waited
                 if self._lost is None:
                     self._live[outer] = None  # the slot is taken before the (slow) submit
+                    self._out[outer] = (task, priority)
                     self.peak_out = max(self.peak_out, len(self._live))
             if self._lost is not None:
                 _resolve(outer, error=self._lost)
@@ -179,23 +191,25 @@ class DaskExecutor(Executor):
         """The stage settled: free its slot and the scheduler's copy of its result, send the next."""
         with self._lock:
             if self._live.get(outer) is inner:
-                del self._live[outer]
+                del self._live[outer], self._out[outer]
             self._by_key.pop(str(getattr(inner, "key", "")), None)
         with contextlib.suppress(Exception):
             inner.release()
         self._pump()
 
     def _submit(self, outer: Future[StageResult], task: StageTask, priority: int, attempt: int) -> None:
-        key = task.task_key if attempt == 0 else f"{task.task_key}-retry{attempt}"
+        gen = self._generation  # fresh keys after a reconnect: nothing of the old scheduler matches
+        key = task.task_key + (f"-gen{gen}" if gen else "") + (f"-retry{attempt}" if attempt else "")
         try:
             inner = self.client.submit(run_and_push, task, key, key=key, pure=False, priority=priority,
                                        resources=dict(task.resources) or None)
         except Exception as exc:  # the client is closed or reconnecting
             self._lose(exc)
-            _resolve(outer, error=self._lost or exc)
+            if self._lost is not None:  # else requeued, to go out when the scheduler is back
+                _resolve(outer, error=self._lost)
             return
-        with self._lock:
-            kept = outer in self._live  # not cancelled (cancel_all) or settled (scheduler lost) meanwhile
+        with self._lock:  # not cancelled (cancel_all), settled or requeued (scheduler lost) meanwhile
+            kept = outer in self._live and gen == self._generation
             if kept:
                 self._live[outer] = inner
                 self._by_key[key] = (outer, inner)
@@ -203,23 +217,27 @@ class DaskExecutor(Executor):
             with contextlib.suppress(Exception):
                 self.client.cancel([inner])
             return
-        self._watch(outer, inner, task, priority, attempt)
+        self._watch(outer, inner, task, priority, attempt, gen)
 
-    def _watch(self, outer: Future[StageResult], inner: Any, task: StageTask, priority: int, attempt: int) -> None:
+    def _watch(self, outer: Future[StageResult], inner: Any, task: StageTask, priority: int, attempt: int,
+               gen: int) -> None:
         # The callback runs on distributed's single callback thread: it must only hand over.
         inner.add_done_callback(
-            lambda done: self._fetchers.submit(self._settle, outer, done, task, priority, attempt))
+            lambda done: self._fetchers.submit(self._settle, outer, done, task, priority, attempt, gen))
 
-    def _settle(self, outer: Future[StageResult], inner: Any, task: StageTask, priority: int, attempt: int) -> None:
+    def _settle(self, outer: Future[StageResult], inner: Any, task: StageTask, priority: int, attempt: int,
+                gen: int) -> None:
         """On our own thread: mirror the outcome, or retry after a worker loss."""
         from distributed.scheduler import KilledWorker
 
+        if gen != self._generation:
+            return  # the old client's cancelled future: the stage was requeued when its scheduler went
         if outer.done():  # its result was pushed (dask_push), or it was cancelled meanwhile
             self._release(outer, inner)
             return
         status = inner.status
         if status not in ("finished", "error", "cancelled"):  # its result was lost and is being recomputed
-            self._watch(outer, inner, task, priority, attempt)
+            self._watch(outer, inner, task, priority, attempt, gen)
             return
         try:
             if status == "finished":
@@ -259,14 +277,16 @@ class DaskExecutor(Executor):
         return status not in ("running", "newly-created") or "connection-lost" in str(getattr(exc, "reason", ""))
 
     def _lose(self, exc: BaseException | None) -> None:
-        """The scheduler is gone: every stage still out settles with one ClusterLostError."""
+        """The scheduler is gone: wait for it, or settle every stage still out with one ClusterLostError."""
+        if self.reconnect_timeout > 0 and dask_reconnect.begin(self):
+            return
         with self._lock:
             if self._lost is None:
-                where = self.info.get("address") or "?"
-                self._lost = ClusterLostError(f"lost the Dask scheduler at {where}", path=str(where))
+                self._lost = dask_reconnect.lost_error(str(self.info.get("address") or "?"), self._waited)
                 log.debug("scheduler lost: %r", exc)
             live = [*self._live, *(entry[2] for entry in self._waiting)]
             self._live.clear()
+            self._out.clear()
             self._waiting.clear()
             self._by_key.clear()
         for outer in live:
@@ -293,9 +313,11 @@ class DaskExecutor(Executor):
             _resolve(found[0], result=result)
 
     def cancel_all(self) -> None:
+        dask_reconnect.stop(self, join=False)  # a wait for the scheduler ends too
         with self._lock:
             live = dict(self._live)
             self._live.clear()
+            self._out.clear()
             waiting = [entry[2] for entry in self._waiting]
             self._waiting.clear()
             self._by_key.clear()
@@ -307,6 +329,7 @@ class DaskExecutor(Executor):
                 self.client.cancel(sent)
 
     def close(self) -> None:
+        dask_reconnect.stop(self, join=True)  # first: its thread settles what it requeued
         self.cancel_all()
         self._fetchers.shutdown(wait=False, cancel_futures=True)
         if self.client is not None and self._lost is None:
@@ -321,26 +344,3 @@ class DaskExecutor(Executor):
     def describe(self) -> str:
         where = self.info.get("address") or "not connected"
         return f"dask ({where}, {'isolated' if self.isolated else 'shared'} cache)"
-
-    def _resource_problem(self, task: StageTask) -> str | None:
-        """Fail fast, instead of waiting forever, when no worker offers what the stage needs."""
-        if not task.resources:
-            return None
-        for refresh in (False, True):
-            if self._resources is None or refresh:
-                workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
-                self._resources = [w.get("resources") or {} for w in workers.values()]
-            if any(all(offer.get(k, 0) >= v for k, v in task.resources.items()) for offer in self._resources):
-                return None
-        return reach.no_worker_offers(task, self._resources or [])
-
-
-def _resolve(outer: Future[StageResult], *, result: StageResult | None = None, error: BaseException | None = None) -> None:
-    try:
-        if error is not None:
-            outer.set_exception(error)
-        else:
-            assert isinstance(result, StageResult)
-            outer.set_result(result)
-    except InvalidStateError:
-        pass  # cancelled by cancel_all while the result was on its way

@@ -121,6 +121,31 @@ def ship_code(client: Any, key: str, root: Path) -> None:
     client.register_plugin(plugin, name=plugin.name)
 
 
+def prepare(client: Any, isolated: bool, key: str, root: Path, topics: Mapping[str, Any]) -> None:
+    """What a client needs before its first task (at the start, and after a reconnect)."""
+    if isolated:
+        ship_code(client, key, root)
+    else:
+        check_shared(client, root)
+    for topic, handler in topics.items():
+        client.subscribe_topic(topic, handler)
+
+
+def resource_problem(client: Any, offers: list[Mapping[str, float]] | None,
+                     task: StageTask) -> tuple[str | None, list[Mapping[str, float]] | None]:
+    """Fail fast, instead of waiting forever, when no worker offers what the stage needs: (why
+    not, or None; the workers' offers, asked once and again on a miss)."""
+    if not task.resources:
+        return None, offers
+    for refresh in (False, True):
+        if offers is None or refresh:
+            workers = client.scheduler_info(n_workers=-1).get("workers", {})
+            offers = [w.get("resources") or {} for w in workers.values()]
+        if any(all(offer.get(k, 0) >= v for k, v in task.resources.items()) for offer in offers):
+            return None, offers
+    return no_worker_offers(task, offers or []), offers
+
+
 def check_shared(client: Any, root: Path) -> None:
     """Shared mode needs the project folder (code and cache) at the same path on every worker."""
     seen = client.run(os.path.isdir, str(root))

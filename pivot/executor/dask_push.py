@@ -6,12 +6,14 @@ hundred bytes is also published on ``RESULT_TOPIC`` (distributed's pub-sub:
 before the task's completion does and saves it a gather round trip through the
 scheduler for every stage. The task's return value stays the fallback: the
 client gathers it when no pushed result arrived (a big result, a lost event).
+``resolve`` is the client side: a result (or error) into the engine's future.
 """
 
 from __future__ import annotations
 
 import contextlib
 import pickle
+from concurrent.futures import Future, InvalidStateError
 
 from pivot.executor.task import StageResult, StageTask
 from pivot.executor.worker import run_task
@@ -30,3 +32,14 @@ def run_and_push(task: StageTask, key: str) -> StageResult:
 
             get_worker().log_event(RESULT_TOPIC, {"key": key, "result": payload})
     return result
+
+
+def resolve(outer: Future[StageResult], *, result: StageResult | None = None, error: BaseException | None = None) -> None:
+    try:
+        if error is not None:
+            outer.set_exception(error)
+        else:
+            assert isinstance(result, StageResult)
+            outer.set_result(result)
+    except InvalidStateError:
+        pass  # cancelled by cancel_all while the result was on its way

@@ -64,14 +64,15 @@ pipeline.register(last)
 
 
 class Cluster:
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, port: int = 0) -> None:
         self.run_dir = run_dir
+        self.port = port  # 0: any free one; fixed: a restart comes back at the same address
         self.address = ""
 
     def start(self) -> str:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         started = subprocess.run([str(CLUSTER / "start.sh"), "--workers", "2", "--dir", str(self.run_dir),
-                                  "--python", sys.executable, "--timeout", "60"],
+                                  "--python", sys.executable, "--timeout", "60", "--port", str(self.port)],
                                  cwd=self.run_dir.parent, env=env, capture_output=True, text=True, timeout=90)
         assert started.returncode == 0, started.stderr
         self.address = started.stdout.strip().splitlines()[-1]
