@@ -26,13 +26,13 @@ SMALL_FILES = 40
 BIG = 3 << 20  # above the size hashed off the event loop
 
 
-def _data_project(root: Path) -> Path:
+def _data_project(root: Path, n: int = SMALL_FILES) -> Path:
     """The same bytes every time: two such projects share every object."""
     root.mkdir(parents=True)
     run_cli(root, "init")
     many = root / "data" / "many"
     many.mkdir(parents=True)
-    for i in range(SMALL_FILES):
+    for i in range(n):
         (many / f"part_{i:03d}.txt").write_text(f"row {i}\n" * (i + 1))
     (root / "data" / "big.bin").write_bytes(bytes(range(256)) * (BIG // 256))
     run_cli(root, "track", "data/many")

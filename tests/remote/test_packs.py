@@ -23,23 +23,15 @@ from pivot.remote.store import Remote
 from pivot.state import MemoryState
 from tests.fixtures.project import run_cli
 from tests.remote.conftest import add_remote
-from tests.remote.test_batched import Bytes, _clone, calls  # noqa: F401  (calls: a fixture)
+from tests.remote.test_batched import Bytes, _clone, _data_project, calls  # noqa: F401  (calls: a fixture)
 
 pytestmark = pytest.mark.s3
 MANY = MIN_OBJECTS + 16
 
 
 def _project(root: Path, n: int = MANY) -> Path:
-    root.mkdir(parents=True)
-    run_cli(root, "init")
-    many = root / "data" / "many"
-    many.mkdir(parents=True)
-    for i in range(n):
-        (many / f"part_{i:03d}.txt").write_text(f"row {i}\n" * (i + 1))
-    (root / "data" / "big.bin").write_bytes(bytes(range(256)) * (8 << 10))  # 2 MiB, above PACKABLE: loose
-    run_cli(root, "track", "data/many")
-    run_cli(root, "track", "data/big.bin")
-    return root
+    """``n`` small files and a 3 MiB one (above PACKABLE: loose), the same bytes every time."""
+    return _data_project(root, n)
 
 
 def _bucket_keys(bucket_url: str, prefix: str) -> dict[str, int]:
