@@ -19,7 +19,8 @@ from pivot.state import LmdbState, StateNoop
 from pivot.workspace import Workspace
 from tests.e2e.scenarios import SCENARIOS
 from tests.fixtures.project import run_cli
-from tests.planner.test_skipmemo import ENV, _memo_keys, _settle, repro_and_settle
+from tests.planner.test_skipmemo import ENV, _memo_keys, _settle, _with_memo, repro_and_settle
+from tests.planner.test_skipmemo import _plain as _plain_all
 
 # Every stage upstream of these is file-based (no folder output or dependency, which are always
 # checked in full), so a no-op recalls the whole scope and the plan is remembered.
@@ -77,16 +78,32 @@ def test_a_noop_is_remembered_whole(project: Path, monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_every_edit_is_a_miss_or_the_plain_plan(project: Path, scenario: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    _warm(project, monkeypatch)
+    """After every kind of edit, the skip memo plans every stage as the plain check does, and the
+    remembered whole plan is either not used or equal to the plain one; after the next repro both
+    are learnt again. One warm-up and one repro serve both checks."""
+    repro_and_settle(project, monkeypatch)
+    learned, recalled = _with_memo(project)  # proves every skip in full and remembers it
+    assert recalled == 0 and learned == _plain_all(project)
+    assert all(row[0] == Action.SKIP for row in learned.values())
+    _planned(project)  # recalls every stage of the targets: the whole plan is remembered
+    assert _remembered(project) == _plain(project)
+
     SCENARIOS[scenario](project)
+    rows, _ = _with_memo(project)
+    assert rows == _plain_all(project), scenario
+    assert any(row[0] != Action.SKIP for row in rows.values()) or scenario == "revert_input"
     plain = _plain(project)
     shot = _remembered(project)
     assert shot is None or shot == plain, scenario
     if any(row[0] != Action.SKIP for row in plain.values()):
         assert shot is None, scenario
+
     run_cli(project, "repro", "--all", env=ENV)
     _settle()
-    _planned(project)
+    _with_memo(project)  # learns the new skips
+    rows, recalled = _with_memo(project)
+    assert rows == _plain_all(project) and recalled > 0
+    assert all(row[0] == Action.SKIP for row in rows.values())
     _planned(project)
     assert _remembered(project) == _plain(project), scenario
 

@@ -103,19 +103,8 @@ def _folder_stages(root: Path) -> int:
         s.close()
 
 
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_every_edit_plans_as_the_plain_check(project: Path, scenario: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    _warm(project, monkeypatch)
-    SCENARIOS[scenario](project)
-    rows, _ = _with_memo(project)
-    assert rows == _plain(project), scenario
-    assert any(row[0] != Action.SKIP for row in rows.values()) or scenario == "revert_input"
-    run_cli(project, "repro", "--all", env=ENV)
-    _settle()
-    _with_memo(project)  # learns the new skips
-    rows, recalled = _with_memo(project)
-    assert rows == _plain(project) and recalled > 0
-    assert all(row[0] == Action.SKIP for row in rows.values())
+# Every edit of tests/e2e/scenarios.py: test_planshot.py::test_every_edit_is_a_miss_or_the_plain_plan
+# checks this memo and the remembered plan after one shared warm-up.
 
 
 def test_same_size_same_mtime_output_edit_is_seen(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
