@@ -7,8 +7,8 @@ where one process ran them alone while the other sat idle. Longest first (the cl
 rule) lets the many short files fill in at the end instead.
 
 SECONDS: each file's summed setup+call+teardown time from `--durations=0` of a full run on
-2 cores (session 7, a quiet machine; only relative sizes matter; session 8 added the remote packs file
-and trimmed the LocalCluster scenarios of e2e/test_correctness.py). A file not listed counts as 0 and keeps its
+2 cores (session 7, a quiet machine; only relative sizes matter; session 8 re-weighed the files it
+changed or added from a --durations=0 run, scaled to this one). A file not listed counts as 0 and keeps its
 collection place after the listed ones. Re-measure when a file grows a lot; a stale number
 only costs balance, never correctness.
 """
@@ -16,18 +16,18 @@ only costs balance, never correctness.
 from __future__ import annotations
 
 SECONDS: dict[str, int] = {
-    "e2e/test_correctness.py": 125,
-    "planner/test_planshot.py": 71,
-    "reliability/test_catalogue.py": 70,
-    "planner/test_skipmemo.py": 56,
+    "e2e/test_correctness.py": 100,
+    "planner/test_planshot.py": 75,
+    "reliability/test_catalogue.py": 93,
+    "planner/test_skipmemo.py": 22,
     "reliability/test_tampered_objects.py": 39,
     "executor/test_cluster_faults.py": 38,
-    "executor/test_cluster_reconnect.py": 32,
+    "executor/test_cluster_reconnect.py": 23,
     "reliability/test_hostile_paths.py": 36,
     "project/test_loadcache.py": 31,
     "migrate/test_import_dvc.py": 30,
     "fresh/test_gc_history.py": 29,
-    "remote/test_packs.py": 28,
+    "remote/test_packs.py": 31,
     "fresh/test_fresh_clone.py": 27,
     "executor/test_dask_run.py": 27,
     "remote/test_batched.py": 25,

@@ -11,8 +11,8 @@ from tests.fixtures.project import outputs_snapshot, run_cli
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_scenario(project: Path, tmp_path: Path, scenario: str) -> None:
-    run_cli(project, "repro", "--all")
+def test_scenario(reproduced_project: Path, tmp_path: Path, scenario: str) -> None:
+    project = reproduced_project  # after one full repro --all (a copy: see the fixture)
     SCENARIOS[scenario](project)
     executed = check_explain_agrees(project)
     assert outputs_snapshot(project) == scratch_outputs(project, tmp_path)
@@ -122,13 +122,15 @@ WHERE = [*((s, "cluster-local") for s in LOCAL_CLUSTER_SCENARIOS),
 
 @pytest.mark.cluster
 @pytest.mark.parametrize(("scenario", "where"), WHERE, ids=[f"{s}-{w}" for s, w in WHERE])
-def test_scenario_on_dask(project: Path, tmp_path: Path, scenario: str, where: str,
+def test_scenario_on_dask(reproduced_project: Path, tmp_path: Path, scenario: str, where: str,
                           request: pytest.FixtureRequest) -> None:
     """The same three properties with stages on Dask: a LocalCluster, and separate
-    `dask scheduler` / `dask worker` processes."""
+    `dask scheduler` / `dask worker` processes. The project starts fully reproduced (by the
+    local executor: a whole first run on a cluster is tests/executor/test_dask_run.py's), so
+    the cluster runs the incremental repro after the edit and the no-op after it."""
+    project = reproduced_project
     address = "local" if where == "cluster-local" else request.getfixturevalue("dask_procs").address
     cluster = ("--cluster", address)
-    run_cli(project, "repro", "--all", *cluster)
     SCENARIOS[scenario](project)
     executed = check_explain_agrees(project, *cluster)
     assert outputs_snapshot(project) == scratch_outputs(project, tmp_path)
