@@ -24,7 +24,6 @@ from pivot.exp import records as experiments
 from pivot.pool import pool_map
 from pivot.remote.config import resolve
 from pivot.remote.gc_scope import Scope, grace_seconds, in_scope, store_time
-from pivot.remote.pack_format import FOLDER, name_of
 from pivot.remote.retry import retry
 from pivot.remote.select import Item, expand, open_selection, record_items
 from pivot.remote.store import DEFAULT_JOBS, Remote
@@ -116,7 +115,7 @@ def _packs(r: Remote, keep: set[Digest], cutoff: float) -> _PackVerdict:
     indexes = retry(lambda: r.packs.listing(fresh=True))
     if not indexes:
         return verdict
-    times = {name_of(k): info for k, info in retry(lambda: r.odb.stat_keys(FOLDER)).items()}
+    times = r.packs.listed_info  # from the same listing: packs/ is listed once
     for name, idx in sorted(indexes.items()):
         verdict.held |= set(idx.entries)
         if not keep.isdisjoint(idx.entries):

@@ -22,7 +22,7 @@ import io
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pivot.cache.layout import object_key
 from pivot.cache.odb import ObjectStore
@@ -69,6 +69,7 @@ class Packs:
         self._prefix = prefix
         self._url = url
         self._listed: dict[str, PackIndex] | None = None
+        self.listed_info: dict[str, dict[str, Any]] = {}  # the last listing's entry per pack name
         self._where: dict[Digest, tuple[str, Entry]] = {}
 
     # -- what the remote holds ------------------------------------------------------
@@ -77,8 +78,9 @@ class Packs:
         if self._listed is not None and not fresh:
             return self._listed
         odb = self._odb()
-        sizes = {name: int(info.get("size") or 0) for k, info in retry(lambda: odb.stat_keys(FOLDER)).items()
-                 if (name := name_of(k)) is not None}
+        self.listed_info = {name: info for k, info in retry(lambda: odb.stat_keys(FOLDER)).items()
+                            if (name := name_of(k)) is not None}  # sizes here; times for gc
+        sizes = {name: int(info.get("size") or 0) for name, info in self.listed_info.items()}
         indexes: dict[str, PackIndex] = {}
         for name, size in sizes.items():
             raw = self._state.get(self._state_key(name))
