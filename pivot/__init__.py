@@ -19,7 +19,15 @@ if TYPE_CHECKING:
     from pivot.project.outputs import Dep, DirectoryOut, IncrementalOut, Metric, Out, Plot
     from pivot.project.params import StageParams
     from pivot.project.pipeline import Pipeline
-    from pivot.show.api import metrics, metrics_diff, params, params_diff, plots, plots_diff
+    from pivot.show.api import (
+        exp_diff,
+        metrics,
+        metrics_diff,
+        params,
+        params_diff,
+        plots,
+        plots_diff,
+    )
 
 _LAZY = {
     "Pipeline": "pivot.project.pipeline",
@@ -40,6 +48,7 @@ _LAZY = {
     "exp_run": "pivot.api.exp",
     "exp_show": "pivot.api.exp",
     "exp_apply": "pivot.api.exp",
+    "exp_diff": "pivot.show.api",
     "Plot": "pivot.project.outputs",
     "metrics": "pivot.show.api",
     "metrics_diff": "pivot.show.api",
@@ -61,6 +70,7 @@ __all__ = [
     "StageParams",
     "__version__",
     "exp_apply",
+    "exp_diff",
     "exp_run",
     "exp_show",
     "fetch",

@@ -108,7 +108,7 @@ class Repo:
             except UserError as exc:  # a hostile path in an old lock: ignored, never applied (rule 13)
                 log.warning("%s", exc)
                 continue
-            if record is not None and _checked_outs(record):
+            if record is not None and checked_outs(record):
                 records[record.stage] = record
         return records
 
@@ -152,8 +152,8 @@ def _is_state_file(rel: str) -> bool:
     return rel.endswith(tracked.SUFFIX) or (rel.startswith(_LOCKS) and rel.endswith(".lock"))
 
 
-def _checked_outs(record: LockRecord) -> bool:
-    """Refuse a lock from history whose output paths leave the project (rule 13)."""
+def checked_outs(record: LockRecord) -> bool:
+    """Refuse a lock from history (or an experiment) whose output paths leave the project (rule 13)."""
     try:
         return all(paths.normalize(o.path) == o.path and not paths.is_inside_state_dir(o.path) for o in record.outs)
     except UserError:

@@ -1,4 +1,4 @@
-"""`pivot exp run/show/apply/remove/push/pull`: options in, pivot.api.exp called, results out."""
+"""`pivot exp run/show/diff/apply/remove/push/pull`: options in, pivot.api.exp called, results out."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def exp_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 def exp_run(targets: tuple[str, ...], set_params: tuple[str, ...], name: str | None, queue: bool, run_all: bool,
             jobs: int | None, cluster: str | None, workers: int | None, as_json: bool) -> None:
+    """Run experiments: each -S override (or grid of them) in its own working copy, results kept."""
     from pivot.api.exp import exp_run as run
 
     outcomes = run(list(set_params), list(targets), name=name, queue=queue, run_all=run_all, cluster=cluster,
@@ -56,6 +57,7 @@ def exp_run(targets: tuple[str, ...], set_params: tuple[str, ...], name: str | N
 @click.option("--sort-by", default=None, help="A metric (path:key) or param column to sort by.")
 @click.option("--only-changed", is_flag=True, help="Only columns whose value differs between rows.")
 def exp_show(as_json: bool, as_md: bool, sort_by: str | None, only_changed: bool) -> None:
+    """Every experiment and the workspace, with their params and metrics."""
     from pivot.api.exp import exp_show as show
 
     table = show(sort_by=sort_by, only_changed=only_changed)
@@ -65,9 +67,28 @@ def exp_show(as_json: bool, as_md: bool, sort_by: str | None, only_changed: bool
         click.echo(table.markdown() if as_md else table.text())
 
 
+@exp_group.command("diff")
+@click.argument("a", default="HEAD")
+@click.argument("b", required=False)
+@click.option("--all", "all_", is_flag=True, help="Include unchanged values.")
+@click.option("--precision", type=click.IntRange(1, 17), default=5, show_default=True,
+              help="Significant digits of floating-point values.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
+@click.option("--md", "as_md", is_flag=True, help="Print Markdown tables.")
+def exp_diff(a: str, b: str | None, all_: bool, precision: int, as_json: bool, as_md: bool) -> None:
+    """Params and metrics changed from A (default HEAD) to B (default: the workspace); each an
+    experiment's name or a git revision."""
+    from pivot.show.api import exp_diff as diff
+
+    result = diff(a, b, all=all_, precision=precision)
+    click.echo(json.dumps(result.to_json(), indent=2, default=str) if as_json
+               else result.to_markdown() if as_md else result.to_text())
+
+
 @exp_group.command("apply")
 @click.argument("name")
 def exp_apply(name: str) -> None:
+    """Write the experiment's params and place its outputs: `pivot repro` then runs nothing."""
     from pivot.api.exp import exp_apply as apply
 
     stages = apply(name)
@@ -77,6 +98,7 @@ def exp_apply(name: str) -> None:
 @exp_group.command("remove")
 @click.argument("names", nargs=-1, required=True)
 def exp_remove(names: tuple[str, ...]) -> None:
+    """Forget experiments (their objects go at the next gc)."""
     from pivot.api.exp import exp_remove as remove
 
     for name in remove(list(names)):
@@ -87,6 +109,7 @@ def exp_remove(names: tuple[str, ...]) -> None:
 @click.argument("names", nargs=-1)
 @click.option("-r", "--remote", default=None)
 def exp_push(names: tuple[str, ...], remote: str | None) -> None:
+    """Upload experiments (default: all) and the objects they name to a remote."""
     from pivot.api.exp import exp_push as push
 
     for name, sent in push(list(names), remote=remote).items():
@@ -97,6 +120,7 @@ def exp_push(names: tuple[str, ...], remote: str | None) -> None:
 @click.argument("names", nargs=-1)
 @click.option("-r", "--remote", default=None)
 def exp_pull(names: tuple[str, ...], remote: str | None) -> None:
+    """Download experiments (default: all on the remote) and their objects, verified."""
     from pivot.api.exp import exp_pull as pull
 
     for name, got in pull(list(names), remote=remote).items():

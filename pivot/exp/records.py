@@ -53,6 +53,10 @@ class ExpRecord:
             raise ValueError(f"not an experiment record: {exc}") from exc
 
 
+def is_name(name: str) -> bool:
+    return bool(_NAME.fullmatch(name))
+
+
 def check_name(name: str) -> str:
     if not _NAME.fullmatch(name):
         raise UserError(f"experiment name {name!r}: use letters, digits, '.', '_' or '-'", path=name)

@@ -1,6 +1,7 @@
 """Python API of metrics, params, plots, diff and get: what the CLI and notebooks call.
 
-A revision argument is any git revision (``HEAD~1``, a tag, a sha); ``None``
+A revision argument is any git revision (``HEAD~1``, a tag, a sha) or an
+experiment's name (``exp:NAME``, or NAME when no git revision has it); ``None``
 means the workspace. Each function opens the project once, builds one view per
 point and hands them to the pure modules beside this one.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pivot.errors import UserError
 from pivot.session import Session
 from pivot.show import diff as _diff
 from pivot.show import metrics as _metrics
@@ -21,9 +23,17 @@ from pivot.show import params as _params
 from pivot.show import plots as _plots
 from pivot.show.objects import Objects
 from pivot.show.plots_html import PlotsResult
-from pivot.show.views import WORKSPACE, RevisionView, View, WorkspaceView, current_props
+from pivot.show.views import (
+    WORKSPACE,
+    ExperimentView,
+    RevisionView,
+    View,
+    WorkspaceView,
+    current_props,
+)
 
 PathLike = str | os.PathLike[str]
+EXP_PREFIX = "exp:"
 
 
 @dataclass
@@ -32,11 +42,27 @@ class _Opened:
     objects: Objects
 
     def view(self, rev: str | None) -> View:
+        """``rev``: None or "workspace"; a git revision; or an experiment's name (``exp:NAME`` always
+        means the experiment; a plain NAME is a git revision first, as in DVC)."""
         if rev is None or rev == WORKSPACE:
             return WorkspaceView(self.s)
-        from pivot.git import open_repo
+        from pivot.exp import records
+        from pivot.git import GitError, open_repo
 
-        return RevisionView(open_repo(self.s.root), rev, self.objects, current_props(self.s))
+        name = rev.removeprefix(EXP_PREFIX)
+        repo, unknown = None, None
+        try:
+            repo = open_repo(self.s.root)
+            if name == rev:
+                return RevisionView(repo, rev, self.objects, current_props(self.s))
+        except GitError as exc:
+            unknown = exc
+        if records.is_name(name) and records.ref(self.s.ws.odb, name) is not None:
+            return ExperimentView(records.load(self.s.ws.odb, name), self.objects, current_props(self.s), repo)
+        if unknown is not None and name == rev:
+            raise UserError(f"{rev!r} is neither a git revision nor an experiment "
+                            f"(`pivot exp show` lists experiments): {unknown}", path=rev) from unknown
+        raise UserError(f"no experiment named {name!r}; `pivot exp show` lists them", path=rev)
 
 
 @contextlib.contextmanager
@@ -62,12 +88,14 @@ def metrics(targets: Sequence[str] | str | None = None, *, rev: str | None = Non
 def metrics_diff(a_rev: str | None = "HEAD", b_rev: str | None = None, *, targets: Sequence[str] | str | None = None,
                  all: bool = False, precision: int | None = 5, root: PathLike | None = None) -> _metrics.DiffResult:
     """Metrics that changed from ``a_rev`` to ``b_rev`` (default: HEAD to the workspace)."""
-    wanted = _list(targets)
     with _open(root) as o:
-        a, b = o.view(a_rev), o.view(b_rev)
-        old = {r.path: v or {} for r, v in _metrics.collect(a, wanted)}
-        new = {r.path: v or {} for r, v in _metrics.collect(b, wanted)}
-        return _metrics.DiffResult(_metrics.diff(old, new, all_=all), "path", a.label, b.label, precision)
+        return _metrics_diff(o.view(a_rev), o.view(b_rev), _list(targets), all, precision)
+
+
+def _metrics_diff(a: View, b: View, wanted: list[str], all_: bool, precision: int | None) -> _metrics.DiffResult:
+    old = {r.path: v or {} for r, v in _metrics.collect(a, wanted)}
+    new = {r.path: v or {} for r, v in _metrics.collect(b, wanted)}
+    return _metrics.DiffResult(_metrics.diff(old, new, all_=all_), "path", a.label, b.label, precision)
 
 
 def params(stages: Sequence[str] | str | None = None, *, rev: str | None = None,
@@ -81,11 +109,23 @@ def params(stages: Sequence[str] | str | None = None, *, rev: str | None = None,
 def params_diff(a_rev: str | None = "HEAD", b_rev: str | None = None, *, stages: Sequence[str] | str | None = None,
                 all: bool = False, root: PathLike | None = None) -> _metrics.DiffResult:
     """Params that changed; at a revision, the params its results were made with (its lock files)."""
-    wanted = _list(stages)
     with _open(root) as o:
-        a, b = o.view(a_rev), o.view(b_rev)
-        changes = _metrics.diff(_params.collect(a, wanted), _params.collect(b, wanted), all_=all)
-        return _metrics.DiffResult(changes, "stage", a.label, b.label, 5)
+        return _params_diff(o.view(a_rev), o.view(b_rev), _list(stages), all, 5)
+
+
+def _params_diff(a: View, b: View, wanted: list[str], all_: bool, precision: int | None) -> _metrics.DiffResult:
+    changes = _metrics.diff(_params.collect(a, wanted), _params.collect(b, wanted), all_=all_)
+    return _metrics.DiffResult(changes, "stage", a.label, b.label, precision)
+
+
+def exp_diff(a: str | None = "HEAD", b: str | None = None, *, all: bool = False, precision: int | None = 5,
+             root: PathLike | None = None) -> _metrics.ParamsAndMetricsDiff:
+    """`pivot exp diff`: the params and the metrics that changed from ``a`` to ``b`` (each an
+    experiment's name, a git revision or None for the workspace; default HEAD to the workspace)."""
+    with _open(root) as o:
+        va, vb = o.view(a), o.view(b)
+        return _metrics.ParamsAndMetricsDiff(_params_diff(va, vb, [], all, precision),
+                                             _metrics_diff(va, vb, [], all, precision))
 
 
 def plots(targets: Sequence[str] | str | None = None, *, revs: Sequence[str] = (),

@@ -151,4 +151,28 @@ class DiffResult(TableResult):
             for c in self.changes]}
 
 
-__all__ = ["Change", "DiffResult", "MetricsShow", "collect", "diff", "flatten", "parse"]
+class ParamsAndMetricsDiff:
+    """`exp diff`: a params diff and a metrics diff between the same two points, shown together."""
+
+    def __init__(self, params: DiffResult, metrics: DiffResult) -> None:
+        self.params, self.metrics = params, metrics
+
+    def to_json(self) -> dict[str, Any]:
+        return {"a": self.params.a, "b": self.params.b, "params": self.params.to_json()["diff"],
+                "metrics": self.metrics.to_json()["diff"]}
+
+    def to_text(self) -> str:
+        return "\n\n".join(part.to_text() if part.rows() else f"{part.caption}: no changes"
+                            for part in (self.params, self.metrics))
+
+    def to_markdown(self) -> str:
+        return "\n\n".join(f"**{part.caption}**\n\n{part.to_markdown()}" for part in (self.params, self.metrics))
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        return self.params._repr_html_() + self.metrics._repr_html_()
+
+
+__all__ = ["Change", "DiffResult", "MetricsShow", "ParamsAndMetricsDiff", "collect", "diff", "flatten", "parse"]

@@ -1,25 +1,31 @@
-"""A project as seen at one point: the workspace, or a git revision.
+"""A project as seen at one point: the workspace, a git revision or an experiment.
 
-Both answer the same questions (which outputs, with which hashes and params,
+All answer the same questions (which outputs, with which hashes and params,
 and their bytes), so show and diff are one code path for any pair of points.
 The workspace answers from the registered stages and the files on disk; a
 revision from its lock files, its ``.pvt`` files and git (``pivot.git``), with
-cached bytes from ``show.objects``.
+cached bytes from ``show.objects``; an experiment from the lock files its
+record kept, with every byte from the cache.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pivot.digest import Digest, hash_bytes
-from pivot.git import Repo
+from pivot.errors import UserError
+from pivot.exp.records import ExpRecord
+from pivot.git import Repo, checked_outs
+from pivot.lockfile import LockRecord
 from pivot.project.tracked import Tracked, find_all
 from pivot.session import Session
 from pivot.show.objects import Objects
 
 WORKSPACE = "workspace"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -96,17 +102,7 @@ class RevisionView:
         self._locks = repo.locks(rev)
 
     def outputs(self, kinds: frozenset[str] | None = None) -> list[OutputRef]:
-        refs = []
-        for identity, lock in sorted(self._locks.items()):
-            decls = {d.get("path", ""): d for d in lock.out_decls}
-            for out in lock.outs:
-                decl = decls.get(out.path, {})
-                if kinds is not None and decl.get("kind") not in kinds:
-                    continue
-                refs.append(OutputRef(identity, out.path, decl.get("kind", "dir" if out.is_dir else "out"),
-                                      decl.get("cache", "true") != "false", out.digest, out.size,
-                                      self._current.get(out.path, {})))
-        return refs
+        return _lock_outputs(self._locks, self._current, kinds)
 
     def params(self) -> dict[str, Mapping[str, Any]]:
         return {identity: lock.params for identity, lock in self._locks.items() if lock.params}
@@ -124,8 +120,58 @@ class RevisionView:
         return self.objects.get_bytes(ref.digest)
 
 
+class ExperimentView:
+    """An experiment of `pivot exp run`: its record's lock files say what each output was, and
+    the bytes come from the cache (an experiment keeps every output there, cached or not)."""
+
+    def __init__(self, record: ExpRecord, objects: Objects, current: Mapping[str, Mapping[str, Any]],
+                 repo: Repo | None) -> None:
+        self.label = record.name
+        self.objects, self._current, self._repo, self._base = objects, current, repo, record.base
+        self._locks: dict[str, LockRecord] = {}
+        for identity, data in sorted(record.locks.items()):
+            try:  # the record may come from a remote (`exp pull`): every path is checked (rule 13)
+                lock = LockRecord.from_dict(data, source=f"experiment {record.name}")
+            except (UserError, KeyError, TypeError, ValueError, AttributeError) as exc:
+                log.warning("experiment %s: the lock of %s is unreadable (%s); ignored", record.name, identity, exc)
+                continue
+            if checked_outs(lock):
+                self._locks[lock.stage] = lock
+
+    def outputs(self, kinds: frozenset[str] | None = None) -> list[OutputRef]:
+        return _lock_outputs(self._locks, self._current, kinds)
+
+    def params(self) -> dict[str, Mapping[str, Any]]:
+        return {identity: lock.params for identity, lock in self._locks.items() if lock.params}
+
+    def tracked(self) -> list[Tracked]:
+        """An experiment changes params only: its tracked data is its base commit's."""
+        if self._repo is None or not self._base:
+            return []
+        return self._repo.tracked(self._base)
+
+    def read(self, ref: OutputRef) -> bytes | None:
+        return None if ref.digest is None else self.objects.get_bytes(ref.digest)
+
+
+def _lock_outputs(locks: Mapping[str, LockRecord], current: Mapping[str, Mapping[str, Any]],
+                  kinds: frozenset[str] | None) -> list[OutputRef]:
+    """The outputs lock records name (of ``kinds`` only), drawn with the plot options declared now."""
+    refs = []
+    for identity, lock in sorted(locks.items()):
+        decls = {d.get("path", ""): d for d in lock.out_decls}
+        for out in lock.outs:
+            decl = decls.get(out.path, {})
+            if kinds is not None and decl.get("kind") not in kinds:
+                continue
+            refs.append(OutputRef(identity, out.path, decl.get("kind", "dir" if out.is_dir else "out"),
+                                  decl.get("cache", "true") != "false", out.digest, out.size,
+                                  current.get(out.path, {})))
+    return refs
+
+
 def current_props(session: Session) -> dict[str, Mapping[str, Any]]:
     return {o.path: dict(o.props) for spec in session.graph.stages.values() for o in spec.outs if o.props}
 
 
-__all__ = ["WORKSPACE", "OutputRef", "RevisionView", "View", "WorkspaceView", "current_props"]
+__all__ = ["WORKSPACE", "ExperimentView", "OutputRef", "RevisionView", "View", "WorkspaceView", "current_props"]

@@ -6,6 +6,7 @@ Real git repositories, real subprocess CLI runs, a real LocalCluster.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 from collections import Counter
@@ -100,9 +101,27 @@ def test_grid_runs_shared_stages_once_and_leaves_the_workspace(tmp_path: Path) -
         assert e["metrics"]["metrics.json:score"] == expected
     md = run_cli(root, "exp", "show", "--md", "--only-changed").out.splitlines()
     assert md[0].startswith("| name |") and set(md[1]) <= {"|", "-"} and len(md) == 2 + 7
+    _compare_two(root, exps)
 
     again = run_cli(root, "exp", "run", *GRID, "--json").json()["experiments"]
     assert sum(_stage_runs(again).values()) == 0  # everything restored from the run cache
+
+
+def _compare_two(root: Path, exps: list[dict[str, Any]]) -> None:
+    """`exp diff A B` (and `metrics diff`/`params diff` given experiment names) shows exactly what
+    differs between two experiments' records: here lr, and the metrics it moved."""
+    by = {(e["params"]["train.lr"], e["params"]["train.depth"]): e for e in exps}
+    a, b = by[(0.01, 3)], by[(1, 3)]
+    both = run_cli(root, "exp", "diff", a["name"], b["name"], "--json").json()
+    assert (both["a"], both["b"]) == (a["name"], b["name"])
+    assert [(c["stage"], c["key"], c["old"], c["new"]) for c in both["params"]] == [("train", "lr", 0.01, 1)]
+    metrics = {c["key"]: (c["old"], c["new"]) for c in both["metrics"]}
+    assert metrics["score"] == (a["metrics"]["metrics.json:score"], b["metrics"]["metrics.json:score"])
+    assert set(metrics) == {"score", "detail.w"}
+    assert run_cli(root, "metrics", "diff", f"exp:{a['name']}", b["name"], "--json").json()["diff"] == both["metrics"]
+    assert run_cli(root, "params", "diff", a["name"], b["name"], "--json").json()["diff"] == both["params"]
+    text = run_cli(root, "exp", "diff", a["name"], a["name"]).out
+    assert "Params diff" in text and "no changes" in text
 
 
 def test_apply_then_repro_runs_nothing_and_equals_a_plain_repro(tmp_path: Path) -> None:
@@ -158,9 +177,32 @@ def test_user_errors_are_one_line(tmp_path: Path) -> None:
     assert bad.code == 2 and "Traceback" not in bad.err and "-S 'train.lr'" in bad.err
     missing = run_cli(root, "exp", "apply", "nope", check=False)
     assert missing.code == 2 and "no experiment named 'nope'" in missing.err
+    for args, says in [(("exp", "diff", "nope"), "'nope' is neither a git revision nor an experiment"),
+                       (("metrics", "diff", "exp:nope"), "no experiment named 'nope'")]:
+        unknown = run_cli(root, *args, check=False)
+        assert unknown.code == 2 and unknown.err.count("\n") == 1 and says in unknown.err, unknown.err
     shutil.rmtree(root / ".git")
     nogit = run_cli(root, "exp", "run", "-S", "train.lr=1", check=False)
     assert nogit.code == 2 and "git" in nogit.err
+
+
+def test_a_record_naming_paths_outside_is_never_followed(tmp_path: Path) -> None:
+    """An experiment record may come from a remote (`exp pull`): a lock in it whose output leaves
+    the project is ignored by every command that reads experiments (DESIGN rule 13)."""
+    from pivot.api import session
+    from pivot.exp import records
+
+    root = make_repo(tmp_path / "p")
+    run_cli(root, "exp", "run", "-S", "train.lr=0.5", "-n", "good")
+    with session(root) as s:
+        good = records.load(s.ws.odb, "good")
+        evil_lock = dict(good.locks["evaluate"])
+        evil_lock["outs"] = [dict(o, path="../outside.json") for o in evil_lock["outs"]]
+        records.save(s.ws.odb, dataclasses.replace(good, name="evil", locks={**good.locks, "evaluate": evil_lock}))
+    shown = run_cli(root, "metrics", "show", "--rev", "evil", "--json")
+    assert shown.json()["metrics"] == [] and "experiment evil" in shown.err  # warned, nothing followed
+    assert run_cli(root, "exp", "diff", "good", "evil", "--json").json()["params"] == []
+    assert not (tmp_path / "outside.json").exists()
 
 
 def test_gc_keeps_what_a_kept_experiment_needs(tmp_path: Path) -> None:
