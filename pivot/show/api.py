@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pivot.errors import UserError
 from pivot.session import Session
 from pivot.show import diff as _diff
 from pivot.show import metrics as _metrics
@@ -23,17 +22,9 @@ from pivot.show import params as _params
 from pivot.show import plots as _plots
 from pivot.show.objects import Objects
 from pivot.show.plots_html import PlotsResult
-from pivot.show.views import (
-    WORKSPACE,
-    ExperimentView,
-    RevisionView,
-    View,
-    WorkspaceView,
-    current_props,
-)
+from pivot.show.views import WORKSPACE, View, WorkspaceView, current_props, open_point
 
 PathLike = str | os.PathLike[str]
-EXP_PREFIX = "exp:"
 
 
 @dataclass
@@ -42,27 +33,9 @@ class _Opened:
     objects: Objects
 
     def view(self, rev: str | None) -> View:
-        """``rev``: None or "workspace"; a git revision; or an experiment's name (``exp:NAME`` always
-        means the experiment; a plain NAME is a git revision first, as in DVC)."""
         if rev is None or rev == WORKSPACE:
             return WorkspaceView(self.s)
-        from pivot.exp import records
-        from pivot.git import GitError, open_repo
-
-        name = rev.removeprefix(EXP_PREFIX)
-        repo, unknown = None, None
-        try:
-            repo = open_repo(self.s.root)
-            if name == rev:
-                return RevisionView(repo, rev, self.objects, current_props(self.s))
-        except GitError as exc:
-            unknown = exc
-        if records.is_name(name) and records.ref(self.s.ws.odb, name) is not None:
-            return ExperimentView(records.load(self.s.ws.odb, name), self.objects, current_props(self.s), repo)
-        if unknown is not None and name == rev:
-            raise UserError(f"{rev!r} is neither a git revision nor an experiment "
-                            f"(`pivot exp show` lists experiments): {unknown}", path=rev) from unknown
-        raise UserError(f"no experiment named {name!r}; `pivot exp show` lists them", path=rev)
+        return open_point(self.s.root, self.s.ws.odb, self.objects, rev, current_props(self.s))
 
 
 @contextlib.contextmanager

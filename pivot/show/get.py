@@ -15,23 +15,24 @@ from pathlib import Path
 from pivot import paths
 from pivot.digest import Digest
 from pivot.errors import UserError
-from pivot.git import open_repo
 from pivot.leftovers import temp_beside
 from pivot.show.objects import Objects, atomic_write
+from pivot.show.views import open_point
 
 
-def _find(root: Path, rev: str, rel: str) -> tuple[Digest | None, bool, bytes | None]:
-    """(recorded digest, is a folder, git bytes) of ``rel`` at ``rev``; a UserError when it is none of them."""
-    repo = open_repo(root)
+def _find(root: Path, objects: Objects, rev: str, rel: str) -> tuple[Digest | None, bool, bytes | None]:
+    """(recorded digest, is a folder, git bytes) of ``rel`` at ``rev`` (a git revision or an
+    experiment); a UserError when it is none of them."""
+    point = open_point(root, objects.ws.odb, objects, rev, {})
     bare = paths.strip_dir(rel)
-    for lock in repo.locks(rev).values():
+    for lock in point.locks().values():
         for out in lock.outs:
             if paths.strip_dir(out.path) == bare:
                 return out.digest, out.is_dir, None
-    for item in repo.tracked(rev):
+    for item in point.tracked():
         if paths.strip_dir(item.path) == bare:
             return item.digest, item.is_dir, None
-    data = repo.read(rev, bare)
+    data = point.git_file(bare)
     if data is None:
         raise UserError(f"{rel}: not a stage output, tracked data or git file at revision {rev!r}", path=rel)
     return None, False, data
@@ -42,7 +43,7 @@ def materialise(root: Path, objects: Objects, path: str, rev: str, out: Path | N
         rel = paths.normalize(path.replace(os.sep, "/"))
     except UserError as exc:
         raise UserError(f"{path}: give a path inside the project ({exc})", path=path) from exc
-    digest, is_dir, data = _find(root, rev, rel)
+    digest, is_dir, data = _find(root, objects, rev, rel)
     dest = out if out is not None else Path.cwd() / Path(paths.strip_dir(rel)).name
     if os.path.lexists(dest) and not force:
         raise UserError(f"{dest} already exists; choose another -o or pass --force", path=str(dest))

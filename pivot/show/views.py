@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
+from pivot.cache.odb import ObjectStore
 from pivot.digest import Digest, hash_bytes
 from pivot.errors import UserError
 from pivot.exp.records import ExpRecord
@@ -25,6 +27,7 @@ from pivot.session import Session
 from pivot.show.objects import Objects
 
 WORKSPACE = "workspace"
+EXP_PREFIX = "exp:"
 log = logging.getLogger(__name__)
 
 
@@ -107,8 +110,14 @@ class RevisionView:
     def params(self) -> dict[str, Mapping[str, Any]]:
         return {identity: lock.params for identity, lock in self._locks.items() if lock.params}
 
+    def locks(self) -> dict[str, LockRecord]:
+        return self._locks
+
     def tracked(self) -> list[Tracked]:
         return self.repo.tracked(self.rev)
+
+    def git_file(self, rel: str) -> bytes | None:
+        return self.repo.read(self.rev, rel)
 
     def read(self, ref: OutputRef) -> bytes | None:
         """An uncached output is read from git as committed; a cached one must match its recorded hash."""
@@ -144,14 +153,43 @@ class ExperimentView:
     def params(self) -> dict[str, Mapping[str, Any]]:
         return {identity: lock.params for identity, lock in self._locks.items() if lock.params}
 
+    def locks(self) -> dict[str, LockRecord]:
+        return self._locks
+
     def tracked(self) -> list[Tracked]:
         """An experiment changes params only: its tracked data is its base commit's."""
         if self._repo is None or not self._base:
             return []
         return self._repo.tracked(self._base)
 
+    def git_file(self, _rel: str) -> bytes | None:
+        return None  # the experiment's working copy is gone; only its recorded outputs remain
+
     def read(self, ref: OutputRef) -> bytes | None:
         return None if ref.digest is None else self.objects.get_bytes(ref.digest)
+
+
+def open_point(root: Path, odb: ObjectStore, objects: Objects, rev: str,
+               current: Mapping[str, Mapping[str, Any]]) -> RevisionView | ExperimentView:
+    """``rev``: a git revision, or an experiment's name (``exp:NAME`` always means the
+    experiment; a plain NAME is a git revision first, as in DVC)."""
+    from pivot.exp import records
+    from pivot.git import GitError, open_repo
+
+    name = rev.removeprefix(EXP_PREFIX)
+    repo, unknown = None, None
+    try:
+        repo = open_repo(root)
+        if name == rev:
+            return RevisionView(repo, rev, objects, current)
+    except GitError as exc:
+        unknown = exc
+    if records.is_name(name) and records.ref(odb, name) is not None:
+        return ExperimentView(records.load(odb, name), objects, current, repo)
+    if unknown is not None and name == rev:
+        raise UserError(f"{rev!r} is neither a git revision nor an experiment "
+                        f"(`pivot exp show` lists experiments): {unknown}", path=rev) from unknown
+    raise UserError(f"no experiment named {name!r}; `pivot exp show` lists them", path=rev)
 
 
 def _lock_outputs(locks: Mapping[str, LockRecord], current: Mapping[str, Mapping[str, Any]],
@@ -174,4 +212,4 @@ def current_props(session: Session) -> dict[str, Mapping[str, Any]]:
     return {o.path: dict(o.props) for spec in session.graph.stages.values() for o in spec.outs if o.props}
 
 
-__all__ = ["WORKSPACE", "ExperimentView", "OutputRef", "RevisionView", "View", "WorkspaceView", "current_props"]
+__all__ = ["EXP_PREFIX", "WORKSPACE", "ExperimentView", "OutputRef", "RevisionView", "View", "WorkspaceView", "current_props", "open_point"]

@@ -7,6 +7,7 @@ Real git repositories, real subprocess CLI runs, a real LocalCluster.
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import subprocess
 from collections import Counter
@@ -120,6 +121,8 @@ def _compare_two(root: Path, exps: list[dict[str, Any]]) -> None:
     assert set(metrics) == {"score", "detail.w"}
     assert run_cli(root, "metrics", "diff", f"exp:{a['name']}", b["name"], "--json").json()["diff"] == both["metrics"]
     assert run_cli(root, "params", "diff", a["name"], b["name"], "--json").json()["diff"] == both["params"]
+    run_cli(root, "get", "--rev", b["name"], "metrics.json", "-o", str(root.parent / "b.json"))
+    assert json.loads((root.parent / "b.json").read_text())["score"] == b["metrics"]["metrics.json:score"]
     text = run_cli(root, "exp", "diff", a["name"], a["name"]).out
     assert "Params diff" in text and "no changes" in text
 
