@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,8 @@ class Reason:
             return text
         if self.kind in _KEYS_ONLY:
             parts = [c.key for c in self.changes[:5]]
+        elif self.kind == ReasonKind.CODE_CHANGED:
+            parts = [_code_change(c) for c in self.changes[:5]]
         else:
             parts = [f"{c.key}: {_short(c.old)} -> {_short(c.new)}" for c in self.changes[:5]]
         more = f" (+{len(self.changes) - 5} more)" if len(self.changes) > 5 else ""
@@ -82,6 +85,26 @@ _TEXT = {
 
 _KEYS_ONLY = {ReasonKind.UPSTREAM_WILL_RUN, ReasonKind.DEP_MISSING, ReasonKind.UPSTREAM_FAILED,
               ReasonKind.UPSTREAM_BLOCKED}
+
+
+_HASH = re.compile(r"(xxh\w+:)?[0-9a-f]{16,}")
+_CODE_KINDS = {"self": "the stage's own code", "cmd": "the command", "params_class": "its params class"}
+
+
+def _code_change(change: Change) -> str:
+    """One code component in words: which function or class (the hashes are in `--json`'s
+    code_changes); a version (``dist:pandas``, ``stdlib:python``) with its old and new value."""
+    name = _CODE_KINDS.get(change.key)
+    if name is None:
+        kind, _, qualified = change.key.partition(":")
+        qualified = qualified.removeprefix("pivot_pipelines.").removeprefix("_root.")
+        name = change.key if kind in ("dist", "stdlib") or not qualified else f"{kind} {qualified}"
+    values = [v for v in (change.old, change.new) if v is not None]
+    if values and not all(_HASH.fullmatch(str(v)) for v in values):
+        return f"{name}: {_short(change.old)} -> {_short(change.new)}"
+    if change.old is None or change.new is None:
+        return f"{name} {'added' if change.old is None else 'removed'}"
+    return name
 
 
 def _short(value: Any) -> str:

@@ -184,3 +184,19 @@ def test_forced_runs_and_consumers_wait() -> None:
     plan = static_plan(GRAPH, list(GRAPH.stages), inputs, _state())
     assert plan.decisions["a"].action == Action.RUN
     assert plan.decisions["b"].action == Action.UPSTREAM_STALE
+
+
+def test_code_change_reasons_name_the_component_not_its_hash() -> None:
+    """`status --explain` says which function or class changed; hashes stay in --json's code_changes."""
+    from pivot.planner.decision import Change, Reason, ReasonKind
+
+    h1, h2 = "0c041da86ed7ccd914a238fb0bda78fc", "7d833086334fc392604532d83afb7ef9"
+    reason = Reason(ReasonKind.CODE_CHANGED, (
+        Change("self", h1, h2),
+        Change("class:pivot_pipelines._root.ShoutParams", h1, h2),
+        Change("func:pivot_pipelines.prep.helpers.normalise", None, h2),
+        Change("dist:pandas", "2.1.0", "2.2.3"),
+    ))
+    assert reason.describe() == ("code changed (the stage's own code; class ShoutParams; "
+                                 "func prep.helpers.normalise added; dist:pandas: 2.1.0 -> 2.2.3)")
+    assert Reason(ReasonKind.PARAMS_CHANGED, (Change("lr", 0.1, 0.2),)).describe() == "params changed (lr: 0.1 -> 0.2)"
