@@ -57,7 +57,10 @@ def run_checks(cwd: Path | None = None, *, remote: bool = False, cluster: str | 
     if root is None:
         return checks
     pipelines, specs = check_pipelines(root)
-    outputs = None if specs is None else sorted({o.path.rstrip("/") for s in specs for o in s.outs})
+    from pivot.project.gitignore import ignores
+
+    # the outputs `pivot repro` keeps out of git (metrics belong in git: never flagged)
+    outputs = None if specs is None else sorted({o.path.rstrip("/") for s in specs for o in s.outs if ignores(o)})
     checks += [check_state_dir(root), pipelines, check_state_db(root), *check_cache(root), *check_git(root, outputs)]
     if remote:
         checks.append(check_remote(root))

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from pivot import paths
 from pivot.lockfile import atomic_write_text
-from pivot.project.spec import OutKind, StageSpec
+from pivot.project.spec import OutKind, OutSpec, StageSpec
 from pivot.state import StateBase
 
 BEGIN = "# >>> pivot: stage outputs (managed by `pivot repro`; declare outputs in pipeline.py)"
@@ -28,12 +28,17 @@ def in_git(root: Path) -> bool:
     return any((folder / ".git").exists() for folder in (root, *root.parents))
 
 
+def ignores(out: OutSpec) -> bool:
+    """Whether `pivot repro` lists ``out`` in a .gitignore block: every output but a metric."""
+    return out.kind != OutKind.METRIC
+
+
 def wanted(specs: Iterable[StageSpec]) -> dict[str, list[str]]:
     """Root-relative folder -> its ignore lines ("/name", "/name/" for a folder output)."""
     found: dict[str, set[str]] = {}
     for spec in specs:
         for out in spec.outs:
-            if out.kind == OutKind.METRIC:
+            if not ignores(out):
                 continue
             rel = PurePosixPath(paths.strip_dir(out.path))
             line = "/" + rel.name + ("/" if out.is_dir else "")

@@ -42,6 +42,8 @@ def test_healthy_project_passes(healthy: Path) -> None:
     assert checks[".gitignore"]["status"] == "warn" and checks[".gitignore"]["fix"]  # outputs not ignored yet
     human = run_cli(healthy, "doctor")
     assert "all checks passed" in human.out
+    run_cli(healthy, "repro", "--all")  # writes the .gitignore blocks: every output but the metrics
+    assert doctor(healthy)[1][".gitignore"]["status"] == "ok"  # metrics belong in git: not flagged
 
 
 def test_unwritable_cache(healthy: Path) -> None:
