@@ -51,6 +51,10 @@ class ConfigError(UserError):
     """Configuration or project layout is invalid."""
 
 
+class UnsavedChangesError(UserError):
+    """Checkout would overwrite workspace bytes that no cache holds (kept; --force discards them)."""
+
+
 class ProjectLockedError(UserError):
     """Another Pivot process holds the project lock."""
 

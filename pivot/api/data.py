@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pivot import paths
 from pivot.api.session import Targets, session, target_list, with_pipelines
 from pivot.digest import Digest
-from pivot.errors import CacheError, CorruptObjectError, UserError
+from pivot.errors import CacheError, CorruptObjectError, UnsavedChangesError, UserError
 from pivot.session import Session
 from pivot.workspace import Workspace
 
@@ -73,9 +73,14 @@ def _unchanged_or_conflict(root: Any, rel: str, digest: Digest) -> bool:
     return existing.digest == digest
 
 
-def checkout(targets: Targets = None, *, root: str | os.PathLike[str] | None = None,
+def checkout(targets: Targets = None, *, force: bool = False, root: str | os.PathLike[str] | None = None,
              cwd: str | os.PathLike[str] | None = None) -> list[str]:
-    """Restore tracked files and stage outputs from the cache into the workspace."""
+    """Restore tracked files and stage outputs from the cache into the workspace. ``targets``:
+    stages, or tracked paths (``data/raw``, ``data/raw.pvt``); default everything.
+
+    A changed file or folder whose bytes are in no cache is kept, not overwritten (DVC's
+    checkout asks first): the rest is restored, then UnsavedChangesError names what was kept.
+    ``force`` discards such changes."""
     from pivot.project import tracked
 
     wanted = target_list(targets)
@@ -83,13 +88,14 @@ def checkout(targets: Targets = None, *, root: str | os.PathLike[str] | None = N
         ws = _tracked_only(root, cwd)
         if ws is not None:  # no stage has a lock: only tracked data, the pipelines are not needed
             try:
-                return _restore_reporting(ws, [(t.path, t.digest, t.is_dir) for t in tracked.find_all(ws.root)])
+                return _restore_reporting(ws, [(t.path, t.digest, t.is_dir) for t in tracked.find_all(ws.root)],
+                                          force=force)
             finally:
                 ws.close()
     with session(root, cwd) as s:
-        items = [(t.path, t.digest, t.is_dir) for t in tracked.find_all(s.root)]
-        scope = s.scope(wanted, all_pipelines=not wanted, upstream=False) if wanted else list(s.graph.stages)
-        for stage in scope:
+        every: list[tuple[str, Digest, bool]] = [(t.path, t.digest, t.is_dir) for t in tracked.find_all(s.root)]
+        items, stages = (every, list(s.graph.stages)) if not wanted else _split_targets(s, wanted, every)
+        for stage in stages:
             lock = s.ws.lock(stage)
             declared = {o.path for o in s.graph.stages[stage].outs}
             for o in lock.outs if lock is not None else ():
@@ -97,7 +103,24 @@ def checkout(targets: Targets = None, *, root: str | os.PathLike[str] | None = N
                     items.append((o.path, o.digest, o.is_dir))
                 else:
                     log.warning("%s: skipping %s, not an output of stage %r", s.ws.layout.lock_file(stage), o.path, stage)
-        return _restore_reporting(s.ws, items)
+        return _restore_reporting(s.ws, items, force=force)
+
+
+def _split_targets(s: Session, wanted: list[str], every: list[tuple[str, Digest, bool]]
+                   ) -> tuple[list[tuple[str, Digest, bool]], list[str]]:
+    """(tracked items named, stages of the other targets): a target is tracked data when it
+    names a tracked path (or its .pvt), as `dvc checkout data.csv.dvc` does."""
+    from pivot.project import tracked
+
+    by_path = {paths.strip_dir(item[0]): item for item in every}
+    items, others = [], []
+    for target in wanted:
+        rel = paths.strip_dir(paths.normalize(target.removesuffix(tracked.SUFFIX), base=s.cwd_rel))
+        if rel in by_path:
+            items.append(by_path[rel])
+        else:
+            others.append(target)
+    return items, s.scope(others, upstream=False) if others else []
 
 
 def _tracked_only(root: str | os.PathLike[str] | None, cwd: str | os.PathLike[str] | None) -> Workspace | None:
@@ -118,12 +141,40 @@ def _tracked_only(root: str | os.PathLike[str] | None, cwd: str | os.PathLike[st
     return None
 
 
-def _restore_reporting(ws: Workspace, items: Sequence[tuple[str, Digest, bool]]) -> list[str]:
-    restored = restore(ws, items)
+def _restore_reporting(ws: Workspace, items: Sequence[tuple[str, Digest, bool]], *, force: bool = False) -> list[str]:
+    kept = set() if force else unsaved_changes(ws, items)
+    restored = restore(ws, [item for item in items if item[0] not in kept])
     for rel, digest, is_dir in items:  # never silent about what could not be restored
-        if not ws.object_available(digest, is_dir) and ws.workspace_hash(rel) != str(digest):
+        if rel not in kept and not ws.object_available(digest, is_dir) and ws.workspace_hash(rel) != str(digest):
             log.warning("%s is not in the local cache and was not restored; `pivot pull` fetches it", rel)
+    if kept:
+        shown = ", ".join(sorted(kept)[:5]) + (f" (+{len(kept) - 5} more)" if len(kept) > 5 else "")
+        raise UnsavedChangesError(
+            f"restored {len(restored)} path(s) but kept your changes to {shown}: their bytes are in no cache. "
+            "`pivot track PATH` (tracked data) or `pivot commit STAGE` (a stage's outputs) records them; "
+            "`pivot checkout --force` discards them", path=sorted(kept)[0])
     return restored
+
+
+def unsaved_changes(ws: Workspace, items: Iterable[tuple[str, Digest, bool]]) -> set[str]:
+    """The paths where the workspace holds bytes other than the recorded ones that no cache has:
+    placing the recorded ones would destroy them (a file deleted from a folder loses nothing)."""
+    return {rel for rel, digest, _ in items
+            if ws.workspace_hash(rel) not in (None, str(digest)) and not _all_in_cache(ws, rel)}
+
+
+def _all_in_cache(ws: Workspace, rel: str) -> bool:
+    """Every file now at ``rel`` (the file, or each file of the folder) has its bytes in the cache."""
+    from pivot.fingerprint.trees import walk_files
+
+    key = paths.strip_dir(rel)
+    path = ws.root / key
+    names = [f"{key}/{sub}" for sub, _, _ in walk_files(path)] if path.is_dir() else [key]
+    for name in names:
+        art = ws.hasher.hash(name)
+        if art is not None and not ws.odb.exists(art.digest):
+            return False
+    return True
 
 
 def restore(ws: Workspace, items: Iterable[tuple[str, Digest, bool]], *, only_missing: bool = False) -> list[str]:

@@ -268,11 +268,12 @@ def track(paths: tuple[str, ...], force: bool) -> None:
 
 @cli.command()
 @click.argument("targets", nargs=-1)
-def checkout(targets: tuple[str, ...]) -> None:
-    """Restore tracked files and stage outputs from the cache."""
+@click.option("-f", "--force", is_flag=True, help="Also overwrite changes whose bytes are in no cache.")
+def checkout(targets: tuple[str, ...], force: bool) -> None:
+    """Restore tracked files and stage outputs from the cache (TARGETS: stages or tracked paths)."""
     from pivot import api
 
-    restored = api.checkout(list(targets))
+    restored = api.checkout(list(targets), force=force)
     click.echo(f"restored {len(restored)} path(s)")
 
 

@@ -98,13 +98,16 @@ def fetch(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_jso
 @click.command()
 @_transfer_options
 @click.option("--all-history", is_flag=True, help=_ALL_HISTORY)
-def pull(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_json: bool, all_history: bool) -> None:
+@click.option("-f", "--force", is_flag=True, help="Also overwrite workspace changes whose bytes are in no cache.")
+def pull(targets: tuple[str, ...], remote: str | None, jobs: int | None, as_json: bool, all_history: bool,
+         force: bool) -> None:
     """fetch what this workspace's locks and .pvt files use, then check it out into the workspace."""
     from pivot.remote import transfer
     from pivot.report.transfer_progress import transfer_progress
 
     with transfer_progress("pull", enabled=not as_json) as bar:
-        report = transfer.pull(list(targets), all_history=all_history, remote=remote, jobs=jobs, progress=bar)
+        report = transfer.pull(list(targets), all_history=all_history, remote=remote, jobs=jobs, progress=bar,
+                               force=force)
     _print_transfer(report, "fetched", as_json)
 
 

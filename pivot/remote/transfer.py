@@ -120,7 +120,7 @@ def fetch(targets: Targets = None, *, all: bool = False, remote: str | None = No
 
 
 def pull(targets: Targets = None, *, all_history: bool = False, remote: str | None = None, jobs: int | None = None,
-         progress: Progress | None = None, root: str | os.PathLike[str] | None = None,
+         progress: Progress | None = None, force: bool = False, root: str | os.PathLike[str] | None = None,
          cwd: str | os.PathLike[str] | None = None) -> TransferReport:
     """fetch + checkout. Only verified objects reach the cache, so only they reach the workspace."""
     from pivot.api.data import checkout
@@ -133,7 +133,7 @@ def pull(targets: Targets = None, *, all_history: bool = False, remote: str | No
                   else TransferReport("cache", ws.cache_url))
         tracked_paths = {i.path for i in sel.items} if not sel.everything else set()
     stages = [t for t in target_list(targets) if t.rstrip("/") not in {p.rstrip("/") for p in tracked_paths}]
-    report.checked_out = checkout(stages or None, root=project, cwd=cwd)
+    report.checked_out = checkout(stages or None, force=force, root=project, cwd=cwd)
     _raise_errors(report)
     return report
 

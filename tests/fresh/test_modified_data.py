@@ -49,3 +49,33 @@ def test_track_needs_force_only_for_a_real_conflict(origin: Path) -> None:
     conflict = run_cli(origin, "track", "data/raw.txt", check=False)
     assert conflict.code == 2 and "--force" in conflict.err and "Traceback" not in conflict.err
     assert run_cli(origin, "track", "--force", "data/raw.txt").code == 0
+
+
+def test_checkout_keeps_changes_no_cache_has(reproduced_project: Path) -> None:
+    """`pivot checkout` never destroys bytes it cannot bring back (as `dvc checkout` asks first): a
+    changed tracked file or output whose bytes are in no cache is kept and named, the rest is
+    restored; `--force` discards the change; targets may be tracked paths (or their .pvt)."""
+    root = reproduced_project
+    raw, small, large = root / "data" / "raw.txt", root / "model" / "model_small.json", root / "model" / "model_large.json"
+    recorded = {p: p.read_bytes() for p in (raw, small)}
+    raw.write_text(RAW_V2)  # new bytes, never tracked: in no cache
+    small.write_text('{"hand": "edited"}')
+    (root / "prep" / "clean.txt").unlink()
+    shard = sorted((root / "prep" / "shards").iterdir())[0]
+    shard.unlink()  # a file gone from an output folder: nothing is lost by restoring it
+
+    kept = run_cli(root, "checkout", check=False)
+    assert kept.code == 2 and kept.err.count("\n") == 1 and "Traceback" not in kept.err, kept.err
+    assert "data/raw.txt" in kept.err and "model/model_small.json" in kept.err and "--force" in kept.err
+    assert raw.read_text() == RAW_V2 and small.read_text() == '{"hand": "edited"}'  # untouched
+    assert (root / "prep" / "clean.txt").exists() and shard.exists()  # the rest was restored
+    assert "shards" not in kept.err
+
+    assert run_cli(root, "checkout", "data/raw.txt.pvt", check=False).code == 2
+    assert run_cli(root, "checkout", "--force", "model:train@small").code == 0
+    assert small.read_bytes() == recorded[small]
+    small.write_bytes(large.read_bytes())  # changed, but to bytes the cache holds: nothing is lost
+    assert run_cli(root, "checkout", "model:train@small").code == 0
+    assert small.read_bytes() == recorded[small]
+    assert run_cli(root, "checkout", "-f", "data/raw.txt").code == 0
+    assert raw.read_bytes() == recorded[raw]
