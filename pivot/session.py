@@ -70,8 +70,10 @@ class Session:
     def close(self) -> None:
         self.ws.close()
 
-    def scope(self, targets: Sequence[str] = (), *, all_pipelines: bool = False, upstream: bool = True) -> list[str]:
-        """Targets plus (by default) everything they depend on, in topological order."""
+    def scope(self, targets: Sequence[str] = (), *, all_pipelines: bool = False, upstream: bool = True,
+              downstream: bool = False) -> list[str]:
+        """Targets plus (by default) everything they depend on, in topological order; ``downstream``:
+        the targets and everything that depends on them instead (``dvc repro --downstream``)."""
         if all_pipelines:
             chosen = set(self.graph.stages)
         elif targets:
@@ -80,7 +82,9 @@ class Session:
                 chosen |= resolve_target(self.graph, target, self.cwd_rel)
         else:
             chosen = self._current_pipeline_stages()
-        if upstream:
+        if downstream:
+            chosen |= self.graph.descendants(chosen)
+        elif upstream:
             chosen |= self.graph.ancestors(chosen)
         return self.graph.topo_order(chosen)
 

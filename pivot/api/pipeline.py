@@ -20,13 +20,15 @@ if TYPE_CHECKING:
 
 
 def status(targets: Targets = None, *, all: bool = False, explain: bool = True, force: bool = False,
-           root: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[str] | None = None,
-           extra_specs: Sequence[StageSpec] = (), pipelines: Sequence[Pipeline] = ()) -> StatusReport:
+           downstream: bool = False, root: str | os.PathLike[str] | None = None,
+           cwd: str | os.PathLike[str] | None = None, extra_specs: Sequence[StageSpec] = (),
+           pipelines: Sequence[Pipeline] = ()) -> StatusReport:
     root, extra_specs = with_pipelines(root, cwd, extra_specs, pipelines)
     with session(root, cwd, extra_specs, cached=True) as s:
-        request = None if force else Request(tuple(target_list(targets)), all, s.cwd_rel)
+        # a --downstream scope is never remembered: its request would look like an upstream one
+        request = None if force or downstream else Request(tuple(target_list(targets)), all, s.cwd_rel)
         shot = s.remembered(request)
-        plan = shot.plan if shot is not None else _static(s, targets, all, True, force, request)
+        plan = shot.plan if shot is not None else _static(s, targets, all, True, force, request, downstream)
         tracked = tracked_status(s)
     return StatusReport(plan, tracked, explain=explain)
 
@@ -53,11 +55,13 @@ def tracked_status(s: Session) -> list[TrackedStatus]:
 
 def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dry_run: bool = False,
           keep_going: bool = False, jobs: int | None = None, cluster: Any = None, workers: int | None = None,
-          upstream: bool = True, wait: bool = True, root: str | os.PathLike[str] | None = None,
+          upstream: bool = True, downstream: bool = False, wait: bool = True,
+          root: str | os.PathLike[str] | None = None,
           cwd: str | os.PathLike[str] | None = None, progress: Callable[[Any], None] | None = None,
           on_wait: Callable[[str], None] | None = None, extra_specs: Sequence[StageSpec] = (),
           pipelines: Sequence[Pipeline] = (), run_id: str | None = None, executor: Any = None) -> RunReport:
-    """Bring the targets (and, by default, their upstream) up to date.
+    """Bring the targets (and, by default, their upstream) up to date; ``downstream``: the
+    targets and every stage that depends on them, upstream left as it is (``dvc repro --downstream``).
 
     ``pipelines``: Pipelines defined outside pipeline.py files (a notebook), run with the project's.
     ``run_id``: the id the run history records (default: a new one). ``executor``: reuse this
@@ -73,12 +77,13 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
     if progress is None:
         progress = default_progress()  # inside a Jupyter kernel: one updating display, no ANSI
     with session(root, cwd, extra_specs, cached=True) as s:
-        request = None if force else Request(tuple(target_list(targets)), all, s.cwd_rel, upstream)
+        request = None if force or downstream else Request(tuple(target_list(targets)), all, s.cwd_rel, upstream)
         asked = target_list(targets) or (["--all"] if all else [])  # as the user said it, for the history
         local = executor is None and not dry_run and cluster_address(s, cluster)[0] in (None, "")
         shot = s.remembered(request) if local or dry_run else None
         if dry_run:
-            return RunReport(plan=shot.plan if shot is not None else _static(s, targets, all, upstream, force, request))
+            return RunReport(plan=shot.plan if shot is not None
+                             else _static(s, targets, all, upstream, force, request, downstream))
         if shot is not None:  # a no-op proved whole before: nothing to plan or run
             with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait), \
                     history.recording(s.ws.state, history_keep(s), run_id=run_id, targets=asked) as rec:
@@ -94,7 +99,7 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
         from pivot.api.fresh import ensure_inputs
         from pivot.engine import execute
 
-        scope = s.scope(target_list(targets), all_pipelines=all, upstream=upstream)
+        scope = s.scope(target_list(targets), all_pipelines=all, upstream=upstream, downstream=downstream)
         forced = set(scope) if force and not target_list(targets) else _forced(s, targets, force)
         with project_lock(s.ws.layout.project_lock, wait=wait, on_wait=on_wait), \
                 history.recording(s.ws.state, history_keep(s), run_id=run_id, targets=asked) as rec:
@@ -115,8 +120,9 @@ def repro(targets: Targets = None, *, all: bool = False, force: bool = False, dr
         return report
 
 
-def _static(s: Session, targets: Targets, all: bool, upstream: bool, force: bool, request: Request | None) -> Plan:
-    scope = s.scope(target_list(targets), all_pipelines=all, upstream=upstream)
+def _static(s: Session, targets: Targets, all: bool, upstream: bool, force: bool, request: Request | None,
+            downstream: bool = False) -> Plan:
+    scope = s.scope(target_list(targets), all_pipelines=all, upstream=upstream, downstream=downstream)
     forced = set(scope) if force and not target_list(targets) else _forced(s, targets, force)
     return s.static_plan(scope, force=forced, request=request)
 

@@ -71,6 +71,11 @@ def quiet_option(func: F) -> F:
     return click.option("-q", "--quiet", is_flag=True, help="Do not show the stages' own output.")(func)
 
 
+def downstream_option(func: F) -> F:
+    return click.option("--downstream", is_flag=True,
+                        help="The targets and every stage that depends on them (not their upstream).")(func)
+
+
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
@@ -122,8 +127,10 @@ def scope_options(func: F) -> F:
 @click.option("--explain", "-e", is_flag=True, help="Say why each stage would run.")
 @click.option("-q", "--quiet", is_flag=True, help="No output; exit 1 when anything is stale.")
 @click.option("--remote", "remote", is_flag=True, help="Count objects to push to and pull from the default remote.")
+@downstream_option
 @json_option
-def status(targets: tuple[str, ...], all_: bool, explain: bool, quiet: bool, remote: bool, as_json: bool) -> None:
+def status(targets: tuple[str, ...], all_: bool, explain: bool, quiet: bool, remote: bool, downstream: bool,
+           as_json: bool) -> None:
     """Show which stages are stale and why (never runs anything)."""
     from pivot import api
     from pivot.report import console
@@ -138,7 +145,7 @@ def status(targets: tuple[str, ...], all_: bool, explain: bool, quiet: bool, rem
             data = counts.to_json()
             click.echo(f"remote {data['remote']} ({data['url']}): {data['to_push']} to push, {data['to_pull']} to pull")
         return
-    report = api.status(list(targets), all=all_, explain=explain)
+    report = api.status(list(targets), all=all_, explain=explain, downstream=downstream)
     if as_json:
         emit_json(report.to_json())
     elif not quiet:
@@ -162,19 +169,21 @@ def status(targets: tuple[str, ...], all_: bool, explain: bool, quiet: bool, rem
 @click.option("--jsonl", is_flag=True, help="Write one JSON event a line on stdout (schema in the README).")
 @click.option("--debounce", "debounce_ms", type=click.IntRange(min=0), default=None, metavar="MS",
               help="--watch: quiet time before re-planning (default: config watch.debounce or 300).")
+@downstream_option
 @quiet_option
 @json_option
 def repro(targets: tuple[str, ...], all_: bool, force: bool, dry_run: bool, explain: bool, jobs: int | None,
           keep_going: bool, cluster: str | None, workers: int | None, pull: bool, no_wait: bool, watch: bool,
-          jsonl: bool, debounce_ms: int | None, quiet: bool, as_json: bool) -> None:
+          jsonl: bool, debounce_ms: int | None, downstream: bool, quiet: bool, as_json: bool) -> None:
     """Bring the targets and their upstream up to date, running only what changed."""
     if (watch or jsonl) and not dry_run:
         from pivot.cli.stream_cmds import StreamOptions, repro_stream
 
         return repro_stream(StreamOptions(list(targets), all_, force, keep_going, jobs, cluster, workers, no_wait,
-                                          pull, jsonl, debounce_ms), watch=watch)
+                                          pull, jsonl, debounce_ms, downstream), watch=watch)
     _run(list(targets), all_=all_, force=force, dry_run=dry_run, explain=explain, jobs=jobs, keep_going=keep_going,
-         cluster=cluster, workers=workers, pull=pull, no_wait=no_wait, as_json=as_json, upstream=True, quiet=quiet)
+         cluster=cluster, workers=workers, pull=pull, no_wait=no_wait, as_json=as_json, upstream=True, quiet=quiet,
+         downstream=downstream)
 
 
 @cli.command()
@@ -194,7 +203,7 @@ def run(stages: tuple[str, ...], force: bool, jobs: int | None, keep_going: bool
 
 def _run(targets: list[str], *, all_: bool, force: bool, dry_run: bool, explain: bool, jobs: int | None,
          keep_going: bool, cluster: str | None, workers: int | None, pull: bool, no_wait: bool,
-         as_json: bool, upstream: bool, quiet: bool = False) -> None:
+         as_json: bool, upstream: bool, quiet: bool = False, downstream: bool = False) -> None:
     from pivot import api
     from pivot.report import console
 
@@ -205,18 +214,19 @@ def _run(targets: list[str], *, all_: bool, force: bool, dry_run: bool, explain:
         with transfer_progress("fetch", enabled=not as_json) as bar:
             transfer.fetch(targets, all=all_ or not targets, progress=bar)
     if dry_run:
-        plan = api.status(targets, all=all_, explain=True, force=force)
+        plan = api.status(targets, all=all_, explain=True, force=force, downstream=downstream)
         if as_json:
             emit_json(plan.to_json())
         else:
             console.print_status(plan, dry_run=True)
         return
     if explain and not as_json:
-        console.print_status(api.status(targets, all=all_, explain=True, force=force), dry_run=True)
+        console.print_status(api.status(targets, all=all_, explain=True, force=force, downstream=downstream),
+                             dry_run=True)
     with console.progress_display(enabled=not as_json, quiet=quiet) as progress:
         report = api.repro(targets, all=all_, force=force, keep_going=keep_going, jobs=jobs, cluster=cluster,
-                           workers=workers, upstream=upstream, wait=not no_wait, progress=progress,
-                           on_wait=None if as_json else console.say)
+                           workers=workers, upstream=upstream, downstream=downstream, wait=not no_wait,
+                           progress=progress, on_wait=None if as_json else console.say)
     if as_json:
         emit_json(report.to_json())
     elif not report.cluster_lost:

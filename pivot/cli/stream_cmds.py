@@ -29,6 +29,7 @@ class StreamOptions:
     pull: bool = False
     jsonl: bool = False
     debounce_ms: int | None = None
+    downstream: bool = False
     executor: Any = None
     sink: Any = field(default=None)
 
@@ -81,7 +82,7 @@ def _one_run(opts: StreamOptions, *, force: bool) -> int:
             report = api.repro(opts.targets, all=opts.all_, force=force, keep_going=opts.keep_going, jobs=opts.jobs,
                                cluster=opts.cluster, workers=opts.workers, wait=not opts.no_wait,
                                progress=sink or progress, on_wait=sink.notice if sink else console.say,
-                               run_id=run_id, executor=opts.executor)
+                               run_id=run_id, executor=opts.executor, downstream=opts.downstream)
     except PivotError as exc:
         if sink is not None:
             sink.run_end(None, exc.exit_code, str(exc))
@@ -138,7 +139,7 @@ def _refresh(watcher: Any, opts: StreamOptions) -> None:
 
     try:
         with api.session() as s:
-            scope = s.scope(opts.targets, all_pipelines=opts.all_)
+            scope = s.scope(opts.targets, all_pipelines=opts.all_, downstream=opts.downstream)
             watcher.current = watch_set(s, scope)
             if opts.executor is None and _uses_cluster(s, opts.cluster):
                 opts.executor = api.make_executor(s, opts.cluster, jobs=opts.jobs, workers=opts.workers)

@@ -170,3 +170,25 @@ def test_mutex_group_never_overlaps(tmp_path: Path) -> None:
 
     (a0, a1), (b0, b1) = span("a"), span("b")
     assert a1 <= b0 or b1 <= a0  # the two "gpu" stages ran one after the other
+
+
+def test_downstream_runs_the_targets_and_what_depends_on_them(reproduced_project: Path) -> None:
+    """`repro --downstream T` (as DVC's): T and every stage that depends on it, never T's upstream;
+    `status --downstream` predicts exactly what it then runs."""
+    root = reproduced_project
+    (root / "data" / "raw.txt").write_text("new words here\n")  # the whole upstream goes stale...
+    with open(root / "prep" / "split" / "train.txt", "a") as handle:
+        handle.write("edited by hand\n")  # ...and train@small's own input changes
+    clean_before = (root / "prep" / "clean.txt").read_bytes()
+
+    predicted = run_cli(root, "status", "--downstream", "model:train@small", "--json").json()["stages"]
+    assert [s["name"] for s in predicted] == ["model:train@small", "model:evaluate@small", "report:summary"]
+    will_run = {s["name"] for s in predicted if s["decision"] != "skip"}
+    report = run_cli(root, "repro", "--downstream", "model:train@small", "--json").json()
+    assert {s["name"] for s in report["stages"] if s["status"] == "ran"} == will_run == {
+        "model:train@small", "model:evaluate@small", "report:summary"}
+    assert (root / "prep" / "clean.txt").read_bytes() == clean_before  # upstream left as it is
+    again = run_cli(root, "repro", "--downstream", "model:train@small", "--json").json()
+    assert again["ran"] == 0
+    plain = run_cli(root, "status", "model:train@small", "--json").json()["stages"]
+    assert {s["name"] for s in plain if s["decision"] != "skip"} >= {"prep:clean", "prep:split"}
