@@ -53,6 +53,31 @@ def track(targets: Sequence[str], *, force: bool = False, root: str | os.PathLik
     return written
 
 
+def untrack(targets: Sequence[str], *, root: str | os.PathLike[str] | None = None,
+            cwd: str | os.PathLike[str] | None = None) -> list[str]:
+    """Stop tracking files or folders (as `dvc remove x.dvc`): their .pvt and .gitignore line go,
+    the data stays in place, and its cache objects go at the next gc. Targets may name the .pvt."""
+    from pathlib import Path
+
+    from pivot.project import tracked
+    from pivot.project.root import find_root
+
+    here = Path(cwd or Path.cwd()).resolve()
+    project = Path(root).resolve() if root is not None else find_root(here)
+    base = paths.relative_to_root(project, here) if here.is_relative_to(project) else ""
+    found = []
+    for target in targets:  # every target is checked before anything is removed
+        rel = paths.normalize(target.removesuffix(tracked.SUFFIX), base=base)
+        pvt = tracked.pvt_file(project, rel)
+        if not pvt.is_file():
+            raise UserError(f"{target}: not tracked (no {pvt.relative_to(project)})", path=target)
+        found.append((tracked.read(project, pvt), pvt))
+    for item, pvt in found:
+        pvt.unlink()
+        tracked.remove_from_gitignore(project, item.path)
+    return [item.path for item, _ in found]
+
+
 def _unchanged_or_conflict(root: Any, rel: str, digest: Digest) -> bool:
     """True when the .pvt already records these bytes. Re-tracking changed bytes updates the
     .pvt (as `dvc add` does); only a real conflict needs --force: the .pvt is unreadable, or

@@ -277,6 +277,16 @@ def track(paths: tuple[str, ...], force: bool) -> None:
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, required=True)
+def untrack(paths: tuple[str, ...]) -> None:
+    """Stop tracking data (its .pvt and .gitignore line go; the data stays)."""
+    from pivot import api
+
+    for rel in api.untrack(list(paths)):
+        click.echo(f"untracked {rel} (the data stays; its cache objects go at the next gc)")
+
+
+@cli.command()
 @click.argument("targets", nargs=-1)
 @click.option("-f", "--force", is_flag=True, help="Also overwrite changes whose bytes are in no cache.")
 def checkout(targets: tuple[str, ...], force: bool) -> None:

@@ -94,3 +94,19 @@ def add_to_gitignore(root: Path, rel: str) -> None:
     existing = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
     if line not in existing:
         atomic_write_text(ignore, "\n".join([*existing, line]) + "\n")
+
+
+def remove_from_gitignore(root: Path, rel: str) -> None:
+    """Undo ``add_to_gitignore``: drop exactly that line (the file goes when nothing else is left)."""
+    target = root / paths.strip_dir(rel)
+    ignore = target.parent / ".gitignore"
+    if not ignore.exists():
+        return
+    existing = ignore.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in existing if line not in ("/" + target.name, "/" + target.name + "/")]
+    if kept == existing:
+        return
+    if any(line.strip() for line in kept):
+        atomic_write_text(ignore, "\n".join(kept) + "\n")
+    else:
+        ignore.unlink()

@@ -192,3 +192,24 @@ def test_downstream_runs_the_targets_and_what_depends_on_them(reproduced_project
     assert again["ran"] == 0
     plain = run_cli(root, "status", "model:train@small", "--json").json()["stages"]
     assert {s["name"] for s in plain if s["decision"] != "skip"} >= {"prep:clean", "prep:split"}
+
+
+def test_untrack_removes_the_pvt_and_ignore_line_and_keeps_the_data(tmp_path: Path) -> None:
+    """`pivot untrack` (`dvc remove x.dvc`): the .pvt and its .gitignore line go, the data stays."""
+    root = tmp_path / "p"
+    root.mkdir()
+    run_cli(root, "init")
+    write(root / "data" / "a.csv", "x\n1\n")
+    write(root / "data" / "b.csv", "x\n2\n")
+    run_cli(root, "track", "data/a.csv")
+    run_cli(root, "track", "data/b.csv")
+    wrong = run_cli(root, "untrack", "data/nope.csv", "data/a.csv", check=False)
+    assert wrong.code == 2 and wrong.err.count("\n") == 1 and "data/nope.csv: not tracked" in wrong.err
+    assert (root / "data" / "a.csv.pvt").exists()  # nothing removed when one target is wrong
+    out = run_cli(root, "untrack", "a.csv.pvt", cwd=root / "data").out
+    assert "untracked data/a.csv" in out
+    assert not (root / "data" / "a.csv.pvt").exists() and (root / "data" / "a.csv").read_text() == "x\n1\n"
+    assert (root / "data" / ".gitignore").read_text().splitlines() == ["/b.csv"]
+    run_cli(root, "untrack", "data/b.csv")
+    assert not (root / "data" / ".gitignore").exists()
+    assert "data/" not in run_cli(root, "status").out
