@@ -95,14 +95,11 @@ class WorkspaceView:
             return None
 
 
-class RevisionView:
-    """A git revision: lock files say what each output was; bytes come from git or the cache."""
+class _LockedView:
+    """A point known by its lock records (a revision, an experiment): outputs and params from them."""
 
-    def __init__(self, repo: Repo, rev: str, objects: Objects, current: Mapping[str, Mapping[str, Any]]) -> None:
-        self.repo, self.rev, self.objects = repo, rev, objects
-        self.label = rev
-        self._current = current  # path -> plot props declared now (charts of old data drawn the current way)
-        self._locks = repo.locks(rev)
+    _locks: dict[str, LockRecord]
+    _current: Mapping[str, Mapping[str, Any]]  # path -> plot props declared now (old data drawn the current way)
 
     def outputs(self, kinds: frozenset[str] | None = None) -> list[OutputRef]:
         return _lock_outputs(self._locks, self._current, kinds)
@@ -112,6 +109,16 @@ class RevisionView:
 
     def locks(self) -> dict[str, LockRecord]:
         return self._locks
+
+
+class RevisionView(_LockedView):
+    """A git revision: lock files say what each output was; bytes come from git or the cache."""
+
+    def __init__(self, repo: Repo, rev: str, objects: Objects, current: Mapping[str, Mapping[str, Any]]) -> None:
+        self.repo, self.rev, self.objects = repo, rev, objects
+        self.label = rev
+        self._current = current
+        self._locks = repo.locks(rev)
 
     def tracked(self) -> list[Tracked]:
         return self.repo.tracked(self.rev)
@@ -129,7 +136,7 @@ class RevisionView:
         return self.objects.get_bytes(ref.digest)
 
 
-class ExperimentView:
+class ExperimentView(_LockedView):
     """An experiment of `pivot exp run`: its record's lock files say what each output was, and
     the bytes come from the cache (an experiment keeps every output there, cached or not)."""
 
@@ -146,15 +153,6 @@ class ExperimentView:
                 continue
             if checked_outs(lock):
                 self._locks[lock.stage] = lock
-
-    def outputs(self, kinds: frozenset[str] | None = None) -> list[OutputRef]:
-        return _lock_outputs(self._locks, self._current, kinds)
-
-    def params(self) -> dict[str, Mapping[str, Any]]:
-        return {identity: lock.params for identity, lock in self._locks.items() if lock.params}
-
-    def locks(self) -> dict[str, LockRecord]:
-        return self._locks
 
     def tracked(self) -> list[Tracked]:
         """An experiment changes params only: its tracked data is its base commit's."""
