@@ -6,11 +6,14 @@ STAMP := $(VENV)/.installed-test
 
 .PHONY: demo test lint bench fuzz clean venv
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the S3 stack, which pip otherwise resolves by downloading hundreds of
+# botocore wheels; --no-compile leaves byte-compiling to the first import of each module (most
+# of the installed files, botocore's and pandas' among them, are never imported by the tests).
+$(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "need python3.11 on PATH (or set PYTHON=...)"; exit 2; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-compile -c constraints.txt -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
