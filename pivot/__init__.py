@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from pivot import loaders
     from pivot.api import Project, load, repro, status, verify
-    from pivot.api.exp import exp_apply, exp_run, exp_show
+    from pivot.api.exp import exp_apply, exp_run, exp_save, exp_show
     from pivot.api.remote import fetch, pull, push
     from pivot.project.outputs import Dep, DirectoryOut, IncrementalOut, Metric, Out, Plot
     from pivot.project.params import StageParams
@@ -48,6 +48,7 @@ _LAZY = {
     "exp_run": "pivot.api.exp",
     "exp_show": "pivot.api.exp",
     "exp_apply": "pivot.api.exp",
+    "exp_save": "pivot.api.exp",
     "exp_diff": "pivot.show.api",
     "Plot": "pivot.project.outputs",
     "metrics": "pivot.show.api",
@@ -72,6 +73,7 @@ __all__ = [
     "exp_apply",
     "exp_diff",
     "exp_run",
+    "exp_save",
     "exp_show",
     "fetch",
     "load",

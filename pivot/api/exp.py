@@ -1,4 +1,4 @@
-"""Experiments from Python, notebooks and the CLI: run, show, apply, remove, push, pull, queue."""
+"""Experiments from Python, notebooks and the CLI: run, save, show, apply, remove, push, pull, queue."""
 
 from __future__ import annotations
 
@@ -77,6 +77,17 @@ def exp_show(*, sort_by: str | None = None, only_changed: bool = False,
                           {k: _current_param(s.root, k) for k in sorted(keys)}, read_metrics(s))
         rows = [baseline, *(ExpRow(r.name, r.base, r.created, r.status, r.params, r.metrics) for r in found)]
     return ExpTable.build(rows, sort_by=sort_by, only_changed=only_changed)
+
+
+def exp_save(name: str | None = None, *, root: str | os.PathLike[str] | None = None,
+             cwd: str | os.PathLike[str] | None = None) -> records.ExpRecord:
+    """Record the workspace's up-to-date results as an experiment (``dvc exp save``): its lock
+    files, metrics and the params that differ from HEAD's. Nothing runs; nothing is written
+    outside the cache."""
+    from pivot.exp.save import save_workspace
+
+    with session(root, cwd) as s:
+        return save_workspace(s, name)
 
 
 def exp_apply(name: str, *, root: str | os.PathLike[str] | None = None,

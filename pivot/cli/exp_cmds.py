@@ -1,4 +1,4 @@
-"""`pivot exp run/show/diff/apply/remove/push/pull`: options in, pivot.api.exp called, results out."""
+"""`pivot exp run/save/show/diff/apply/remove/push/pull`: options in, pivot.api.exp called, results out."""
 
 from __future__ import annotations
 
@@ -49,6 +49,21 @@ def exp_run(targets: tuple[str, ...], set_params: tuple[str, ...], name: str | N
                        f"({len(o.record.ran)} ran, {len(o.record.restored)} restored)")
     if any(o.record.status != "success" for o in outcomes):
         raise SystemExit(1)
+
+
+@exp_group.command("save")
+@click.option("-n", "--name", default=None, help="Experiment name (default: from the base commit and params).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
+def exp_save(name: str | None, as_json: bool) -> None:
+    """Record the workspace's up-to-date results as an experiment (nothing runs)."""
+    from pivot.api.exp import exp_save as save
+
+    record = save(name)
+    if as_json:
+        _emit({"name": record.name, "params": record.params, "metrics": record.metrics})
+    else:
+        params = " ".join(f"{k}={v}" for k, v in record.params.items()) or "(params as committed)"
+        click.echo(f"saved {record.name}: {params}")
 
 
 @exp_group.command("show")

@@ -162,6 +162,30 @@ def test_the_grid_on_a_cluster_gives_the_same_records(tmp_path: Path, dask_clien
         assert (o.record.params, o.record.metrics, o.record.status) == (mine.params, mine.metrics, mine.status)
 
 
+def test_save_records_the_workspace_and_apply_brings_it_back(tmp_path: Path) -> None:
+    """`exp save` (dvc exp save): the workspace's up-to-date results become an experiment whose
+    params are what differs from HEAD; stale stages are refused; apply restores it exactly."""
+    root = make_repo(tmp_path / "p")
+    write(root / "params.yaml", "# tuned by hand\ntrain:\n  lr: 0.7\n  depth: 3\n")
+    stale = run_cli(root, "exp", "save", "-n", "manual", check=False)
+    assert stale.code == 2 and "not up to date" in stale.err and "pivot repro" in stale.err
+    run_cli(root, "repro")
+    saved = run_cli(root, "exp", "save", "-n", "manual", "--json").json()
+    assert saved["params"] == {"train.lr": 0.7}
+    score = json.loads((root / "metrics.json").read_text())["score"]
+    assert saved["metrics"]["metrics.json:score"] == score
+    shown = {e["name"]: e for e in run_cli(root, "exp", "show", "--json").json()["experiments"]}
+    assert shown["manual"]["params"] == {"train.lr": 0.7}
+
+    write(root / "params.yaml", "train:\n  lr: 0.1\n  depth: 3\n")
+    run_cli(root, "repro")
+    assert json.loads((root / "metrics.json").read_text())["score"] != score
+    run_cli(root, "exp", "apply", "manual")
+    assert "lr: 0.7" in (root / "params.yaml").read_text()
+    assert run_cli(root, "repro", "--json").json()["ran"] == 0
+    assert json.loads((root / "metrics.json").read_text())["score"] == score
+
+
 def test_queue_then_run_all(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "p")
     run_cli(root, "exp", "run", "--queue", "-S", "train.depth=4,6")
