@@ -131,9 +131,8 @@ def pull(targets: Targets = None, *, all_history: bool = False, remote: str | No
         r = resolve_or_cache(ws, remote)  # None: the cache is the remote, only the checkout is left
         report = (_fetch(ws, sel, r, all_history, jobs or DEFAULT_JOBS, progress) if r is not None
                   else TransferReport("cache", ws.cache_url))
-        tracked_paths = {i.path for i in sel.items} if not sel.everything else set()
-    stages = [t for t in target_list(targets) if t.rstrip("/") not in {p.rstrip("/") for p in tracked_paths}]
-    report.checked_out = checkout(stages or None, force=force, root=project, cwd=cwd)
+    # only what was asked for is checked out: a changed file elsewhere does not stop this pull
+    report.checked_out = checkout(target_list(targets) or None, force=force, root=project, cwd=cwd)
     _raise_errors(report)
     return report
 

@@ -72,6 +72,12 @@ def test_checkout_keeps_changes_no_cache_has(reproduced_project: Path) -> None:
     assert "shards" not in kept.err
 
     assert run_cli(root, "checkout", "data/raw.txt.pvt", check=False).code == 2
+    (root / "data" / "more.txt").write_text("more\n")
+    run_cli(root, "track", "data/more.txt")
+    (root / "data" / "more.txt").unlink()
+    run_cli(root, "remote", "add", "origin", f"file://{root.parent / 'remote'}", "--default")
+    assert run_cli(root, "pull", "data/more.txt").code == 0  # only what was asked: raw.txt is not in the way
+    assert (root / "data" / "more.txt").read_text() == "more\n" and raw.read_text() == RAW_V2
     assert run_cli(root, "checkout", "--force", "model:train@small").code == 0
     assert small.read_bytes() == recorded[small]
     small.write_bytes(large.read_bytes())  # changed, but to bytes the cache holds: nothing is lost
