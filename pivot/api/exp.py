@@ -90,28 +90,41 @@ def exp_save(name: str | None = None, *, root: str | os.PathLike[str] | None = N
         return save_workspace(s, name)
 
 
-def exp_apply(name: str, *, root: str | os.PathLike[str] | None = None,
+def exp_apply(name: str, *, force: bool = False, root: str | os.PathLike[str] | None = None,
               cwd: str | os.PathLike[str] | None = None) -> list[str]:
     """Bring the experiment's params into the params files and its outputs into the
-    workspace, so a following `pivot repro` runs nothing. Returns the stages placed."""
-    from pivot.api.data import restore
+    workspace, so a following `pivot repro` runs nothing. Returns the stages placed.
+
+    Everything is checked before anything is written: every lock's paths (a record may come
+    from a remote: rule 13), and that no output to be replaced holds changes no cache has
+    (UnsavedChangesError names them; ``force`` discards them), as `pivot checkout` does."""
+    from pivot.api.data import restore, unsaved_changes
+    from pivot.errors import UnsavedChangesError
+    from pivot.git import checked_outs
     from pivot.lockfile import LockRecord
     from pivot.project import config_edit
     from pivot.project.lock import project_lock
 
     with session(root, cwd) as s, project_lock(s.ws.layout.project_lock, wait=True):
         record = records.load(s.ws.odb, name)
+        locks = [LockRecord.from_dict(data, source=f"experiment {name}") for data in record.locks.values()]
+        if not all(checked_outs(lock) for lock in locks):
+            raise UserError(f"experiment {name!r}: its record names an output inside {s.ws.layout.state_dir.name}/; "
+                            "refusing to apply it", path=name)
+        items = [(o.path, o.digest, o.is_dir) for lock in locks for o in lock.outs]
+        kept = set() if force else unsaved_changes(s.ws, items)
+        if kept:
+            raise UnsavedChangesError(f"applying {name} would replace your changes to {', '.join(sorted(kept)[:5])}: "
+                                      "their bytes are in no cache (`pivot commit STAGE` records them; "
+                                      "`pivot exp apply --force` discards them); nothing was written", path=name)
         for shown, value in record.params.items():
             override, _ = grid.parse_override(f"{shown}=0")  # where the key lives; the value is the record's
             path = s.root / override.file
             doc = config_edit.load(path)
             config_edit.set_value(doc, override.key, value)
             config_edit.save(path, doc)
-        items = []
-        for data in record.locks.values():
-            lock = LockRecord.from_dict(data)
+        for lock in locks:
             s.ws.write_lock(lock)
-            items += [(o.path, o.digest, o.is_dir) for o in lock.outs]
         restore(s.ws, items)
         return sorted(record.locks)
 

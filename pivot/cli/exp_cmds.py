@@ -102,11 +102,12 @@ def exp_diff(a: str, b: str | None, all_: bool, precision: int, as_json: bool, a
 
 @exp_group.command("apply")
 @click.argument("name")
-def exp_apply(name: str) -> None:
+@click.option("-f", "--force", is_flag=True, help="Also replace outputs holding changes no cache has.")
+def exp_apply(name: str, force: bool) -> None:
     """Write the experiment's params and place its outputs: `pivot repro` then runs nothing."""
     from pivot.api.exp import exp_apply as apply
 
-    stages = apply(name)
+    stages = apply(name, force=force)
     click.echo(f"applied {name}: params written, {len(stages)} stage(s) placed; `pivot repro` has nothing to run")
 
 

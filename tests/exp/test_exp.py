@@ -232,6 +232,36 @@ def test_a_record_naming_paths_outside_is_never_followed(tmp_path: Path) -> None
     assert not (tmp_path / "outside.json").exists()
 
 
+def test_apply_checks_everything_before_writing_anything(tmp_path: Path) -> None:
+    """`exp apply` never replaces an output holding changes no cache has (as checkout), and never
+    applies a record naming a path inside .pivot/ (a record may come from a remote: rule 13)."""
+    from pivot.api import session
+    from pivot.exp import records
+
+    root = make_repo(tmp_path / "p")
+    run_cli(root, "exp", "run", "-S", "train.lr=0.5", "-n", "half")
+    run_cli(root, "repro")
+    (root / "model.json").write_text('{"w": "edited by hand"}')
+    params = (root / "params.yaml").read_text()
+    kept = run_cli(root, "exp", "apply", "half", check=False)
+    assert kept.code == 2 and "model.json" in kept.err and "--force" in kept.err, kept.err
+    assert (root / "params.yaml").read_text() == params and "edited by hand" in (root / "model.json").read_text()
+
+    with session(root) as s:
+        good = records.load(s.ws.odb, "half")
+        lock = dict(good.locks["train"])
+        lock["outs"] = [dict(o, path=".pivot/config.yaml") for o in lock["outs"]]
+        records.save(s.ws.odb, dataclasses.replace(good, name="evil", locks={**good.locks, "train": lock}))
+    config = (root / ".pivot" / "config.yaml").read_bytes()
+    evil = run_cli(root, "exp", "apply", "evil", "--force", check=False)
+    assert evil.code == 2 and "refusing" in evil.err and (root / ".pivot" / "config.yaml").read_bytes() == config
+    assert (root / "params.yaml").read_text() == params
+
+    run_cli(root, "exp", "apply", "--force", "half")
+    assert "lr: 0.5" in (root / "params.yaml").read_text()
+    assert run_cli(root, "repro", "--json").json()["ran"] == 0
+
+
 def test_gc_keeps_what_a_kept_experiment_needs(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "p")
     run_cli(root, "exp", "run", "-S", "train.depth=9", "-n", "keep")
