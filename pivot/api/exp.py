@@ -100,17 +100,17 @@ def exp_apply(name: str, *, force: bool = False, root: str | os.PathLike[str] | 
     (UnsavedChangesError names them; ``force`` discards them), as `pivot checkout` does."""
     from pivot.api.data import restore, unsaved_changes
     from pivot.errors import UnsavedChangesError
-    from pivot.git import checked_outs
     from pivot.lockfile import LockRecord
     from pivot.project import config_edit
     from pivot.project.lock import project_lock
 
     with session(root, cwd) as s, project_lock(s.ws.layout.project_lock, wait=True):
         record = records.load(s.ws.odb, name)
-        locks = [LockRecord.from_dict(data, source=f"experiment {name}") for data in record.locks.values()]
-        if not all(checked_outs(lock) for lock in locks):
-            raise UserError(f"experiment {name!r}: its record names an output inside {s.ws.layout.state_dir.name}/; "
-                            "refusing to apply it", path=name)
+        checked, refused = records.checked_locks(record)
+        if refused:
+            raise UserError(f"experiment {name!r}: the lock of {refused[0]} is unreadable or names a path outside "
+                            f"the project or inside {s.ws.layout.state_dir.name}/; refusing to apply it", path=name)
+        locks: list[LockRecord] = list(checked.values())
         items = [(o.path, o.digest, o.is_dir) for lock in locks for o in lock.outs]
         kept = set() if force else unsaved_changes(s.ws, items)
         if kept:

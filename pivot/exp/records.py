@@ -57,6 +57,27 @@ def is_name(name: str) -> bool:
     return bool(_NAME.fullmatch(name))
 
 
+def checked_locks(record: ExpRecord) -> tuple[dict[str, Any], list[str]]:
+    """The record's lock files as LockRecords, by stage, and the stages whose lock is refused: a
+    record may come from a remote (`exp pull`), so every path is checked (rule 13) and none may
+    lie inside the state folder."""
+    from pivot.git import checked_outs
+    from pivot.lockfile import LockRecord
+
+    good: dict[str, Any] = {}
+    refused = []
+    for identity, data in sorted(record.locks.items()):
+        try:
+            lock = LockRecord.from_dict(data, source=f"experiment {record.name}")
+        except (UserError, KeyError, TypeError, ValueError, AttributeError):
+            lock = None
+        if lock is not None and checked_outs(lock):
+            good[lock.stage] = lock
+        else:
+            refused.append(identity)
+    return good, refused
+
+
 def check_name(name: str) -> str:
     if not _NAME.fullmatch(name):
         raise UserError(f"experiment name {name!r}: use letters, digits, '.', '_' or '-'", path=name)

@@ -19,8 +19,9 @@ from typing import Any, Protocol
 from pivot.cache.odb import ObjectStore
 from pivot.digest import Digest, hash_bytes
 from pivot.errors import UserError
+from pivot.exp import records
 from pivot.exp.records import ExpRecord
-from pivot.git import Repo, checked_outs
+from pivot.git import GitError, Repo, open_repo
 from pivot.lockfile import LockRecord
 from pivot.project.tracked import Tracked, find_all
 from pivot.session import Session
@@ -144,15 +145,10 @@ class ExperimentView(_LockedView):
                  repo: Repo | None) -> None:
         self.label = record.name
         self.objects, self._current, self._repo, self._base = objects, current, repo, record.base
-        self._locks: dict[str, LockRecord] = {}
-        for identity, data in sorted(record.locks.items()):
-            try:  # the record may come from a remote (`exp pull`): every path is checked (rule 13)
-                lock = LockRecord.from_dict(data, source=f"experiment {record.name}")
-            except (UserError, KeyError, TypeError, ValueError, AttributeError) as exc:
-                log.warning("experiment %s: the lock of %s is unreadable (%s); ignored", record.name, identity, exc)
-                continue
-            if checked_outs(lock):
-                self._locks[lock.stage] = lock
+        self._locks, refused = records.checked_locks(record)
+        for identity in refused:
+            log.warning("experiment %s: the lock of %s is unreadable or names a path outside the project; "
+                        "ignored", record.name, identity)
 
     def tracked(self) -> list[Tracked]:
         """An experiment changes params only: its tracked data is its base commit's."""
@@ -171,9 +167,6 @@ def open_point(root: Path, odb: ObjectStore, objects: Objects, rev: str,
                current: Mapping[str, Mapping[str, Any]]) -> RevisionView | ExperimentView:
     """``rev``: a git revision, or an experiment's name (``exp:NAME`` always means the
     experiment; a plain NAME is a git revision first, as in DVC)."""
-    from pivot.exp import records
-    from pivot.git import GitError, open_repo
-
     name = rev.removeprefix(EXP_PREFIX)
     repo, unknown = None, None
     try:
