@@ -35,7 +35,7 @@ _prefixes = itertools.count(1)
 
 
 @contextlib.contextmanager
-def _moto() -> Iterator[dict[str, str]]:
+def _moto() -> Iterator[tuple[dict[str, str], int]]:
     import socket
     import subprocess
     import sys
@@ -58,9 +58,9 @@ def _moto() -> Iterator[dict[str, str]]:
                 time.sleep(0.1)
         else:
             raise SetupError("moto_server did not start")
-        yield {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL_S3": url,
-               "AWS_REQUEST_CHECKSUM_CALCULATION": "when_required"}
+        yield ({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL_S3": url,
+                "AWS_REQUEST_CHECKSUM_CALCULATION": "when_required"}, proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -88,9 +88,11 @@ def isolated_vs_shared(cfg: Config, projects: Projects) -> Row:
     import boto3  # type: ignore[import-untyped]
 
     n = N if not cfg.quick else 100
-    with _moto() as aws, _cluster(aws) as address:
-        boto3.client("s3", endpoint_url=aws["AWS_ENDPOINT_URL_S3"], region_name="us-east-1",
-                     aws_access_key_id="testing", aws_secret_access_key="testing").create_bucket(Bucket="bench-iso")
+    with _moto() as (aws, moto_pid), _cluster(aws) as address:
+        client = boto3.client("s3", endpoint_url=aws["AWS_ENDPOINT_URL_S3"], region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        client.create_bucket(Bucket="bench-iso")
+        put_cpu = _bare_put_cpu(aws["AWS_ENDPOINT_URL_S3"], moto_pid)
         env = pivot_env() | aws
 
         def prep(mode: str):  # type: ignore[no-untyped-def]
@@ -105,6 +107,7 @@ def isolated_vs_shared(cfg: Config, projects: Projects) -> Row:
 
         argv = repro_argv(cfg, "--cluster", address, "-q")
         log(f"isolated vs shared on {address}, N={n}")
+        before = _cpu(moto_pid)
         try:
             res = alternate(f"isolated_s3 N={n}", [
                 Arm("pivot", cfg.pivot_reps, prep("isolated"), argv, env, _leaf_exists(n)),
@@ -112,5 +115,68 @@ def isolated_vs_shared(cfg: Config, projects: Projects) -> Row:
             ], cfg.timeout)
         except SetupError as exc:
             raise SetupError(f"isolated_s3: {exc}") from exc
-    return Row("isolated_s3", "fresh run, isolated workers, cache on S3 (moto) vs shared cache, same cluster", n,
+        runs = cfg.pivot_reps + 1  # the warm-up too; the shared arm never asks the server anything
+        server_cpu = (_cpu(moto_pid) - before) / runs
+    row = Row("isolated_s3", "fresh run, isolated workers, cache on S3 (moto) vs shared cache, same cluster", n,
                res["pivot"], "shared cache, same LocalCluster", res["shared"])
+    row.extra["note"] = _floor_note(n, server_cpu, put_cpu, row)
+    return row
+
+
+def _cpu(pid: int) -> float:
+    import psutil
+
+    t = psutil.Process(pid).cpu_times()
+    return float(t.user + t.system)
+
+
+def _bare_put_cpu(endpoint: str, moto_pid: int, count: int = 300) -> float:
+    """The server's CPU for the cheapest PUT of a small object (1 KiB, signed URL, Content-MD5, one
+    kept-alive connection, one at a time, in a bucket of its own): what each of the run's required
+    uploads costs moto at the least. Signed before the clock starts."""
+    import base64
+    import hashlib
+    import http.client
+    from urllib.parse import urlsplit
+
+    import boto3
+    from botocore.config import Config as BotoConfig  # type: ignore[import-untyped]
+
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing",
+                          config=BotoConfig(signature_version="s3v4", s3={"addressing_style": "path"}))
+    client.create_bucket(Bucket="bench-probe")
+    requests = []
+    for i in range(count):
+        body = b"%d" % i + b"x" * 1024
+        md5 = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
+        url = urlsplit(client.generate_presigned_url(
+            "put_object", Params={"Bucket": "bench-probe", "Key": f"probe/{i}", "ContentMD5": md5}))
+        requests.append((url.netloc, f"{url.path}?{url.query}", body, md5))
+    conn: http.client.HTTPConnection | None = None
+    start = _cpu(moto_pid)
+    for netloc, target, body, md5 in requests:
+        conn = conn or http.client.HTTPConnection(netloc, timeout=30)
+        conn.request("PUT", target, body=body, headers={"Content-MD5": md5})
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            raise SetupError(f"isolated_s3: probe PUT answered HTTP {resp.status}")
+        if resp.getheader("Connection", "").lower() == "close":
+            conn.close()
+            conn = None
+    return (_cpu(moto_pid) - start) / count
+
+
+def _floor_note(n: int, server_cpu: float, put_cpu: float, row: Row) -> str:
+    """The row's floor on this set-up: the shared run plus what moto needs for the uploads DESIGN
+    rules 7 and 8 require (each output object and each run record is one PUT), spread over the
+    machine's cores, before any client or worker work of isolation."""
+    uploads = 2 * n
+    text = (f"moto_server CPU per isolated run: {server_cpu:.1f} s; one bare 1 KiB PUT costs it "
+            f"{put_cpu * 1000:.1f} ms, so the {uploads:,} uploads rules 7-8 require cost it "
+            f"{uploads * put_cpu:.1f} s of CPU on the same {os.cpu_count()} cores")
+    if row.base is not None and row.base.wall is not None:
+        floor = row.base.wall.median + uploads * put_cpu / (os.cpu_count() or 1)
+        text += f": floor ≈ shared + that spread on the cores = {floor:.2f} s ({floor / row.base.wall.median:.2f}x)"
+    return text

@@ -176,6 +176,7 @@ def run_size(cfg: Config, projects: Projects, n: int, dvc_fresh: dict[int, float
         if sid == "leaf_params":
             done = [projects.ready_or_none(k, n) for k in ("dvc", "pivot")]
             row.extra["stage_work_s"] = _stage_work(next((r for r in done if r), None), n)
+            row.extra["params_read_s"] = _params_read(projects.ready_or_none("pivot", n))
         rows.append(row)
     if n in cfg.cluster_sizes and cfg.wants("cluster"):
         rows.extend(_cluster(cfg, projects, n))
@@ -254,6 +255,22 @@ def _stage_work(root: pathlib.Path | None, n: int) -> float | None:
         if res.returncode != 0:
             return None
     (root / leaf.pipeline / scratch).unlink(missing_ok=True)
+    return statistics.median(times)
+
+
+def _params_read(root: pathlib.Path | None) -> float | None:
+    """What reading the edited params file costs by itself (median of 5): PyYAML's C loader, as
+    Pivot reads it. Any tool must parse the file again after an edit to know which values moved,
+    so a leaf edit cannot cost less than the no-op plus this (the leaf row's floor)."""
+    if root is None or not (root / generator.PARAMS_FILE).exists():
+        return None
+    text = (root / generator.PARAMS_FILE).read_text()
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        yaml.load(text, Loader=loader)
+        times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
 
