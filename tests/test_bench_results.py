@@ -80,3 +80,53 @@ def test_report_only_reads_the_outputs_own_results(
     assert run.main(["--report-only", "--output", str(tmp_path / "other.md")]) == 2
     assert "other.md.json" in capsys.readouterr().err
     assert not (tmp_path / "other.md").exists()
+
+
+def _results_table(text: str) -> list[str]:
+    return [ln for ln in text.split("\n## Results\n", 1)[1].split("\n## ", 1)[0].splitlines() if ln.startswith("|")]
+
+
+def test_the_repositorys_report_reads_back_to_the_same_table() -> None:
+    """Every row of the committed BENCHMARKS.md is read back (tests/benchmarks/rebuild.py) and
+    renders the same line, except a ratio of two rounded figures (its last digit)."""
+    from tests.benchmarks import rebuild, report
+
+    text = (run.REPO / "BENCHMARKS.md").read_text()
+    rows = rebuild.rows_from_report(text)
+    before, after = _results_table(text), report.table(rows)
+    assert len(before) == len(after) > 30
+    for old, new in zip(before, after, strict=True):
+        if old != new:  # only the ratio column may move, by rounding
+            assert old.split(" | ")[:7] == new.split(" | ")[:7], (old, new)
+    verdicts = [ln.split(" | ")[1] for ln in report.targets(rows)[2:]]
+    section = text.split("\n## Targets\n", 1)[1].split("\n## ", 1)[0]
+    committed = [ln.split(" | ")[1] for ln in section.splitlines() if ln.startswith("| ") and "**" in ln]
+    assert verdicts == committed
+    meta = rebuild.meta_from_report(text)
+    assert meta["machine"] and meta["pivot_reps"] > 0 and meta["notes"]
+
+
+def test_merge_without_raw_results_keeps_every_row_of_the_report(
+        canonical: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh machine had no raw results (they lived in the untracked work folder): a --merge there
+    rendered only the rows it had just measured. It now reads the others back from the report."""
+    data = json.loads(canonical.read_text())
+    for raw, title in zip(data["rows"], ("no-op status", "no-op repro"), strict=True):
+        raw["title"] = title  # the report's real titles: reading back keys rows by them
+    canonical.write_text(json.dumps(data))
+    assert run.main(["--report-only"]) == 0
+    report_text = run.DEFAULT_OUTPUT.read_text()
+    canonical.unlink()
+    _measure(monkeypatch, Row("noop_repro", "no-op repro", 100, Series([Sample(0.35, 40.0, 0.35, 0, "", "")])))
+    assert run.main(["--only", "noop_repro", "--merge"]) == 0
+    assert _ids(canonical) == [("noop_status", 0.3), ("noop_repro", 0.35)]
+    text = run.DEFAULT_OUTPUT.read_text()
+    assert "read back from BENCHMARKS.md" in text
+    assert _results_table(text)[2] == _results_table(report_text)[2]  # the kept row, as it was
+
+
+def test_a_section_left_empty_keeps_its_old_text() -> None:
+    old = "# R\n\n## Targets\n\nold targets\n\n## Where Pivot's time goes\n\nold profile\n\n## Extra\n\nkept\n"
+    new = "# R\n\n## Targets\n\nnew targets\n\n## Where Pivot's time goes\n"
+    assert run._keep_other_sections(old, new) == (
+        "# R\n\n## Targets\n\nnew targets\n\n## Where Pivot's time goes\n\nold profile\n\n## Extra\n\nkept\n")

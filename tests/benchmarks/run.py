@@ -20,13 +20,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.benchmarks import dvc_env, micro, profiling, remote, report, scale, scenarios
+from tests.benchmarks import dvc_env, micro, profiling, rebuild, remote, report, scale, scenarios
 from tests.benchmarks.common import REPO, WORK, Config, Row, log
 from tests.benchmarks.scenarios import Projects
 
 GROUPS = ("startup", "fresh", "noop_status", "noop_repro", "leaf_params", "root_input", "cluster",
           "mixed", "heavy_imports", "hash", "dask", "scale", "push_pull", "profile", "isolated_s3")
-RESULTS = WORK / "results.json"  # the raw results of BENCHMARKS.md (DEFAULT_OUTPUT) only
+# The raw results of BENCHMARKS.md (DEFAULT_OUTPUT) only. Tracked beside the harness: in the
+# untracked work folder they were missing on every fresh machine, where `--merge` then lost rows.
+RESULTS = REPO / "tests" / "benchmarks" / "results.json"
 DEFAULT_OUTPUT = REPO / "BENCHMARKS.md"
 
 
@@ -214,8 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         if a.merge and meta_path.exists():
             rows, meta, profiles = _merge(json.loads(meta_path.read_text()), rows, meta, profiles)
+        elif a.merge and Path(a.output).exists():
+            rows, meta, profiles = _merge(_rebuilt(Path(a.output)), rows, meta, profiles)
         elif a.merge:
-            log(f"--merge: no {meta_path} yet, so the report holds only this run's rows")
+            log(f"--merge: no {meta_path} and no {a.output} yet, so the report holds only this run's rows")
         meta_path.write_text(json.dumps(
             {"meta": meta, "rows": [r.to_json() for r in rows], "profiles": profiles}, indent=1))
     out = Path(a.output)
@@ -225,11 +229,31 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _rebuilt(report_path: Path) -> dict[str, Any]:
+    """Raw results read back from the rendered report (tests/benchmarks/rebuild.py)."""
+    text = report_path.read_text()
+    meta = rebuild.meta_from_report(text)
+    meta["notes"] = [*meta["notes"], f"{datetime.date.today()}: raw results were missing, so the rows not "
+                     f"re-measured below were read back from {report_path.name} (three significant digits, "
+                     "figures as min/median/max)"]
+    log(f"--merge: no raw results; rows read back from {report_path}")
+    return {"meta": meta, "rows": [r.to_json() for r in rebuild.rows_from_report(text)], "profiles": []}
+
+
 def _keep_other_sections(old: str, new: str) -> str:
-    """Sections another benchmark wrote into the report (e.g. the experiments grid) are kept."""
-    titles = {line for line in new.splitlines() if line.startswith("## ")}
-    kept = [s for s in old.split("\n## ")[1:] if "## " + s.splitlines()[0] not in titles]
-    return new.rstrip("\n") + "".join(f"\n\n## {s.rstrip()}" for s in kept) + "\n"
+    """Sections another benchmark wrote into the report (e.g. the experiments grid) are kept, and so
+    is the old text of a section this run left empty (a merge that profiled nothing)."""
+    def title(section: str) -> str:
+        return section.splitlines()[0]
+
+    old_sections = {title(s): s.rstrip("\n") + "\n" for s in old.split("\n## ")[1:] if s.strip()}
+    head, *parts = new.split("\n## ")
+    out = [head]
+    for part in parts:
+        empty = not "".join(part.splitlines()[1:]).strip()
+        out.append(old_sections.get(title(part), part) if empty else part)
+    out += [s for t, s in old_sections.items() if t not in {title(p) for p in parts}]
+    return ("\n## ".join(out)).rstrip("\n") + "\n"
 
 
 def _merge(old: dict[str, Any], rows: list[Row], meta: dict[str, Any],
