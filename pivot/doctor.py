@@ -61,7 +61,9 @@ def run_checks(cwd: Path | None = None, *, remote: bool = False, cluster: str | 
 
     # the outputs `pivot repro` keeps out of git (metrics belong in git: never flagged)
     outputs = None if specs is None else sorted({o.path.rstrip("/") for s in specs for o in s.outs if ignores(o)})
-    checks += [check_state_dir(root), pipelines, check_state_db(root), *check_cache(root), *check_git(root, outputs)]
+    locks = [] if specs is None else [check_locks(root, specs)]
+    checks += [check_state_dir(root), pipelines, *locks, check_state_db(root), *check_cache(root),
+               *check_git(root, outputs)]
     if remote:
         checks.append(check_remote(root))
     if cluster:
@@ -148,6 +150,25 @@ def check_pipelines(root: Path) -> tuple[Check, list[Any] | None]:
     except Exception as exc:
         return fail("pipelines", str(exc), "fix the stage declarations named above"), None
     return ok("pipelines", f"{len(files)} pipeline.py file(s), {len(specs)} stage(s)"), specs
+
+
+def check_locks(root: Path, specs: list[Any]) -> Check:
+    """Lock files of no stage a pipeline.py defines. Removing a stage from its pipeline.py leaves
+    its lock: committed with the project, and a root that keeps its outputs from `gc --workspace`.
+    Only a warning, never deleted here: a stage defined in a notebook has a lock file too."""
+    from pivot.project.layout import Layout
+
+    layout = Layout(root)
+    owned = {str(layout.lock_file(s.identity)) for s in specs}
+    folder = layout.state_dir / "stages"
+    found = sorted(str(p) for p in folder.rglob("*.lock")) if folder.is_dir() else []
+    orphans = [Path(p).relative_to(root).as_posix() for p in found if p not in owned]
+    if not orphans:
+        return ok("lock files", f"{len(found)} lock file(s), each of a stage a pipeline.py defines")
+    more = f" and {len(orphans) - 5} more" if len(orphans) > 5 else ""
+    return warn("lock files", f"{len(orphans)} lock file(s) name no stage any pipeline.py defines: "
+                f"{', '.join(orphans[:5])}{more} (`pivot gc --workspace` keeps what they name)",
+                "delete them if those stages were removed; keep them if a notebook defines those stages")
 
 
 def check_state_db(root: Path) -> Check:

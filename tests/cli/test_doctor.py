@@ -145,3 +145,19 @@ def test_cluster_version_skew(healthy: Path) -> None:
         client.close()  # type: ignore[no-untyped-call]
         cluster.close()  # type: ignore[no-untyped-call]
 
+
+
+def test_lock_files_of_removed_stages(healthy: Path) -> None:
+    """A stage removed from its pipeline.py left its lock file behind, unreported: committed with
+    the project and a gc root for its outputs. doctor names it (a warning: notebooks own locks too)."""
+    write(healthy / "extra" / "pipeline.py",
+          "from pivot import Pipeline\npipeline = Pipeline('extra')\n"
+          "pipeline.register_cmd('gone', cmd=['echo hi > gone.txt'], outs=['gone.txt'])\n")
+    run_cli(healthy, "repro", "--all")
+    assert doctor(healthy)[1]["lock files"]["status"] == "ok"
+    (healthy / "extra" / "pipeline.py").unlink()
+    code, checks = doctor(healthy)
+    assert code == 0 and checks["lock files"]["status"] == "warn"
+    assert ".pivot/stages/extra/gone.lock" in checks["lock files"]["detail"]
+    assert "notebook" in checks["lock files"]["fix"]
+    assert (healthy / ".pivot" / "stages" / "extra" / "gone.lock").exists()  # reported, never deleted
