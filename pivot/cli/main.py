@@ -314,8 +314,10 @@ def _register_optional() -> None:
         return
     remote_cmds.register(cli)
     from pivot.cli.exp_cmds import exp_group
+    from pivot.cli.remote_group_cmds import remote_group
 
     cli.add_command(exp_group)
+    cli.add_command(remote_group)
     from pivot.cli import migrate_cmds  # import-dvc, export-dvc
 
     migrate_cmds.register(cli)
