@@ -50,6 +50,7 @@ SECONDS: dict[str, int] = {
     "notebooks/test_kernel_reruns.py": 14,
     "cluster/test_scripts.py": 14,
     "cli/test_doctor.py": 17,
+    "cli/test_install_hooks.py": 10,
     "migrate/test_export_dvc.py": 13,
     "notebooks/test_kernel_cluster_s3.py": 13,
     "show/test_plots.py": 13,
