@@ -332,10 +332,11 @@ cli.add_command(show_cmds.params)
 cli.add_command(show_cmds.plots)
 cli.add_command(show_cmds.diff)
 cli.add_command(show_cmds.get)
-from pivot.cli import completion_cmds, doctor_cmds, history_cmds, hooks_cmds  # noqa: E402 - after the core commands
+from pivot.cli import completion_cmds, doctor_cmds, history_cmds, hooks_cmds, move_cmds  # noqa: E402 - after the core
 
 history_cmds.register(cli)
 hooks_cmds.register(cli)
+move_cmds.register(cli)
 doctor_cmds.register(cli)
 completion_cmds.register(cli)  # keep last: it gives the commands registered above their completers
 
