@@ -18,7 +18,7 @@ from typing import Any
 
 from pivot.digest import Digest
 from pivot.outrecord import OutRecord, by_path
-from pivot.safepath import safe_path
+from pivot.safepath import UnsafePathError, safe_path
 
 SCHEMA_VERSION = 1
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class LockRecord:
     def from_dict(cls, data: Mapping[str, Any], source: str = "lock file") -> LockRecord:
         """Every path is checked here, once (UnsafePathError names ``source``)."""
         return cls(
-            stage=str(data["stage"]),
+            stage=_stage_name(data["stage"], source),
             stage_key=str(data["stage_key"]),
             code={str(k): str(v) for k, v in (data.get("code") or {}).items()},
             params=dict(data.get("params") or {}),
@@ -86,6 +86,18 @@ class LockRecord:
             ),
             out_decls=tuple({str(k): str(v) for k, v in d.items()} for d in data.get("out_decls") or []),
         )
+
+
+def _stage_name(raw: object, source: str) -> str:
+    """A stage name is also its lock file's name (``.pivot/stages/<stage>.lock``): one read from an
+    untrusted lock (an experiment record from a remote, a lock from git) may not climb out of that
+    folder (DESIGN rule 13)."""
+    name = str(raw)
+    parts = name.replace(":", "/").split("/")
+    if not name or "\x00" in name or name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise UnsafePathError(f"{source}: refusing stage name {name!r}: its lock file would lie outside "
+                              ".pivot/stages/", path=name, source=source)
+    return name
 
 
 def _sorted(value: Any) -> Any:

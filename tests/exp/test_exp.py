@@ -273,3 +273,21 @@ def test_gc_keeps_what_a_kept_experiment_needs(tmp_path: Path) -> None:
     run_cli(root, "exp", "remove", "keep")
     run_cli(root, "gc", "--workspace", "-f")
     assert run_cli(root, "exp", "show", "--json").json()["experiments"][-1]["name"] == "workspace"
+
+
+def test_a_record_whose_stage_name_leaves_the_project_is_refused(tmp_path: Path) -> None:
+    """A lock's stage name becomes a lock file's path (`.pivot/stages/<stage>.lock`): one from a
+    pulled record naming `../../..` wrote a file outside the project on `exp apply` (rule 13)."""
+    from pivot.api import session
+    from pivot.exp import records
+
+    root = make_repo(tmp_path / "p")
+    run_cli(root, "exp", "run", "-S", "train.lr=0.5", "-n", "half")
+    with session(root) as s:
+        good = records.load(s.ws.odb, "half")
+        lock = dict(good.locks["train"], stage="../../../escaped")
+        records.save(s.ws.odb, dataclasses.replace(good, name="evil", locks={**good.locks, "train": lock}))
+    params = (root / "params.yaml").read_text()
+    evil = run_cli(root, "exp", "apply", "evil", "--force", check=False)
+    assert evil.code == 2 and "refusing" in evil.err and "Traceback" not in evil.err, evil.err
+    assert not list(tmp_path.rglob("escaped.lock")) and (root / "params.yaml").read_text() == params
