@@ -103,6 +103,7 @@ def exp_apply(name: str, *, force: bool = False, root: str | os.PathLike[str] | 
     from pivot.lockfile import LockRecord
     from pivot.project import config_edit
     from pivot.project.lock import project_lock
+    from pivot.safepath import check_writable
 
     with session(root, cwd) as s, project_lock(s.ws.layout.project_lock, wait=True):
         record = records.load(s.ws.odb, name)
@@ -117,8 +118,10 @@ def exp_apply(name: str, *, force: bool = False, root: str | os.PathLike[str] | 
             raise UnsavedChangesError(f"applying {name} would replace your changes to {', '.join(sorted(kept)[:5])}: "
                                       "their bytes are in no cache (`pivot commit STAGE` records them; "
                                       "`pivot exp apply --force` discards them); nothing was written", path=name)
-        for shown, value in record.params.items():
-            override, _ = grid.parse_override(f"{shown}=0")  # where the key lives; the value is the record's
+        targets = [(grid.parse_override(f"{shown}=0")[0], value) for shown, value in record.params.items()]
+        for override, _ in targets:  # where each key lives (the value is the record's), checked first
+            check_writable(s.root, s.root / override.file, source=f"experiment {name}")
+        for override, value in targets:
             path = s.root / override.file
             doc = config_edit.load(path)
             config_edit.set_value(doc, override.key, value)

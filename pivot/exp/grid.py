@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pivot import paths
 from pivot.errors import UserError
 from pivot.project.config_edit import parse_scalar
 from pivot.project.params import PARAMS_FILE
@@ -39,6 +41,8 @@ def parse_override(text: str) -> tuple[Override, list[Any]]:
         file = f"{prefix.strip('/')}/{PARAMS_FILE}"
     if not key or any(not part for part in key.split(".")) or ".." in file.split("/") or file.startswith("/"):
         raise UserError(f"-S {text!r}: bad key {key!r} or file {file!r}", path=text)
+    if paths.is_inside_state_dir(posixpath.normpath(file)):  # Pivot's own config is no params file (rule 13)
+        raise UserError(f"-S {text!r}: {file} is inside {paths.STATE_DIR}/, which holds no params", path=text)
     values = [parse_scalar(v.strip()) for v in raw.split(",")]
     return Override(file, key, where), values
 

@@ -291,3 +291,22 @@ def test_a_record_whose_stage_name_leaves_the_project_is_refused(tmp_path: Path)
     evil = run_cli(root, "exp", "apply", "evil", "--force", check=False)
     assert evil.code == 2 and "refusing" in evil.err and "Traceback" not in evil.err, evil.err
     assert not list(tmp_path.rglob("escaped.lock")) and (root / "params.yaml").read_text() == params
+
+
+def test_a_record_cannot_rewrite_pivots_own_config(tmp_path: Path) -> None:
+    """A record's params name the file they live in: one from a remote naming
+    `.pivot/config.yaml:core.remote` would have pointed the user's pushes at another remote."""
+    from pivot.api import session
+    from pivot.exp import records
+
+    root = make_repo(tmp_path / "p")
+    run_cli(root, "exp", "run", "-S", "train.lr=0.5", "-n", "half")
+    with session(root) as s:
+        good = records.load(s.ws.odb, "half")
+        records.save(s.ws.odb, dataclasses.replace(good, name="evil", params={".pivot/config.yaml:core.remote": "x"}))
+    config = (root / ".pivot" / "config.yaml").read_bytes()
+    evil = run_cli(root, "exp", "apply", "evil", "--force", check=False)
+    assert evil.code == 2 and ".pivot" in evil.err and "Traceback" not in evil.err, evil.err
+    assert (root / ".pivot" / "config.yaml").read_bytes() == config
+    typed = run_cli(root, "exp", "run", "-S", ".pivot/config.yaml:core.remote=x", check=False)
+    assert typed.code == 2 and (root / ".pivot" / "config.yaml").read_bytes() == config
