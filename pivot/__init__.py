@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from pivot import loaders
     from pivot.api import Project, load, repro, status, verify
-    from pivot.api.exp import exp_apply, exp_run, exp_save, exp_show
+    from pivot.api.exp import exp_apply, exp_branch, exp_run, exp_save, exp_show
     from pivot.api.remote import fetch, pull, push
     from pivot.project.outputs import Dep, DirectoryOut, IncrementalOut, Metric, Out, Plot
     from pivot.project.params import StageParams
@@ -49,6 +49,7 @@ _LAZY = {
     "exp_show": "pivot.api.exp",
     "exp_apply": "pivot.api.exp",
     "exp_save": "pivot.api.exp",
+    "exp_branch": "pivot.api.exp",
     "exp_diff": "pivot.show.api",
     "Plot": "pivot.project.outputs",
     "metrics": "pivot.show.api",
@@ -71,6 +72,7 @@ __all__ = [
     "StageParams",
     "__version__",
     "exp_apply",
+    "exp_branch",
     "exp_diff",
     "exp_run",
     "exp_save",

@@ -132,6 +132,23 @@ def exp_apply(name: str, *, force: bool = False, root: str | os.PathLike[str] | 
         return sorted(record.locks)
 
 
+def exp_branch(name: str, branch: str, *, root: str | os.PathLike[str] | None = None,
+               cwd: str | os.PathLike[str] | None = None) -> str:
+    """A git branch holding the experiment's params and lock files, from the commit it ran
+    from (pivot.exp.branch); returns the new commit. The workspace is not touched."""
+    from pivot.exp.branch import make_branch
+
+    with session(root, cwd) as s:
+        record = records.load(s.ws.odb, name)
+        checked, refused = records.checked_locks(record)
+        if refused:
+            raise UserError(f"experiment {name!r}: the lock of {refused[0]} is unreadable or names a path outside "
+                            f"the project or inside {s.ws.layout.state_dir.name}/; refusing it", path=name)
+        for shown in record.params:  # every params file checked before git is touched
+            grid.parse_override(f"{shown}=0")
+        return make_branch(s.root, record, checked, branch)
+
+
 def exp_remove(names: Sequence[str], *, root: str | os.PathLike[str] | None = None,
                cwd: str | os.PathLike[str] | None = None) -> list[str]:
     with session(root, cwd) as s:

@@ -111,6 +111,19 @@ def exp_apply(name: str, force: bool) -> None:
     click.echo(f"applied {name}: params written, {len(stages)} stage(s) placed; `pivot repro` has nothing to run")
 
 
+@exp_group.command("branch")
+@click.argument("name")
+@click.argument("branch")
+def exp_branch(name: str, branch: str) -> None:
+    """Make a git branch of an experiment: its params and lock files, committed on the commit it
+    ran from (the workspace is not touched)."""
+    from pivot.api.exp import exp_branch as make
+
+    sha = make(name, branch)
+    click.echo(f"branch {branch} ({sha[:10]}) holds experiment {name}: `git checkout {branch}` then "
+               "`pivot checkout` places its outputs")
+
+
 @exp_group.command("remove")
 @click.argument("names", nargs=-1, required=True)
 def exp_remove(names: tuple[str, ...]) -> None:

@@ -310,3 +310,38 @@ def test_a_record_cannot_rewrite_pivots_own_config(tmp_path: Path) -> None:
     assert (root / ".pivot" / "config.yaml").read_bytes() == config
     typed = run_cli(root, "exp", "run", "-S", ".pivot/config.yaml:core.remote=x", check=False)
     assert typed.code == 2 and (root / ".pivot" / "config.yaml").read_bytes() == config
+
+
+def test_branch_holds_the_experiment_and_leaves_the_workspace(tmp_path: Path) -> None:
+    """`exp branch` (as `dvc exp branch`): a git branch whose checkout, after `pivot checkout`,
+    has nothing to run and equals what `exp apply` gives; the current branch is untouched."""
+    root = make_repo(tmp_path / "p")
+    run_cli(root, "repro")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "reproduced")
+    run_cli(root, "exp", "run", "-S", "train.lr=0.5", "-n", "half")
+    def mine() -> dict[str, bytes]:
+        return {k: v for k, v in _everything(root).items() if not k.startswith(".git/")}
+
+    before = mine()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout
+    out = run_cli(root, "exp", "branch", "half", "tuned").out
+    assert "branch tuned" in out
+    assert mine() == before  # workspace, params and locks untouched
+    assert subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout == head
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout == ""
+    _git(root, "checkout", "-q", "tuned")
+    assert "lr: 0.5" in (root / "params.yaml").read_text() and "# tuned by hand" in (root / "params.yaml").read_text()
+    run_cli(root, "checkout")
+    assert run_cli(root, "repro", "--json").json()["ran"] == 0
+    run_cli(root, "verify")
+    on_branch = outputs_snapshot(root)
+    _git(root, "checkout", "-q", "-")
+    run_cli(root, "checkout")
+    run_cli(root, "exp", "apply", "half")
+    assert {k: v for k, v in outputs_snapshot(root).items() if not k.startswith(".git/")} == \
+        {k: v for k, v in on_branch.items() if not k.startswith(".git/")}
+    for args, says in ((("half", "tuned"), "already exists"), (("half", "bad..name"), "not a valid git branch"),
+                       (("nope", "b2"), "nope")):
+        bad = run_cli(root, "exp", "branch", *args, check=False)
+        assert bad.code == 2 and says in bad.err and "Traceback" not in bad.err, bad.err
