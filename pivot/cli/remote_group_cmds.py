@@ -35,6 +35,7 @@ def remote_add(name: str, url: str, default: bool, endpoint_url: str | None, for
     from pivot.project import config_edit
 
     check_url(url, "URL")
+    _check_name(name)
     path = config_file(global_)
     doc = config_edit.load(path)
     if config_edit.get_value(doc, f"remotes.{name}") is not None and not force:
@@ -111,6 +112,16 @@ def remote_modify(name: str, option: str, value: str | None, unset: bool, global
     click.echo(f"remote {name}: {key} {shown}")
 
 
+def _check_name(name: str) -> None:
+    """A remote's name is a config key (`remotes.NAME.url`): a dot or slash in it would nest it."""
+    import re
+
+    from pivot.errors import UserError
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
+        raise UserError(f"remote name {name!r}: use letters, digits, '-' or '_'", path=name)
+
+
 def _entry(doc: object, name: str, path: Path) -> object:
     from pivot.errors import UserError
     from pivot.project import config_edit
@@ -179,6 +190,7 @@ def remote_rename(old: str, new: str, global_: bool) -> None:
     from pivot.errors import UserError
     from pivot.project import config_edit
 
+    _check_name(new)
     path = config_file(global_)
     doc = config_edit.load(path)
     entry = _entry(doc, old, path)

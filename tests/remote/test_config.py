@@ -105,7 +105,9 @@ def test_remote_modify_default_rename(tmp_path: Path) -> None:
                        (("modify", "one", "url", "nosuch://b/x"), "unknown protocol 'nosuch'"),
                        (("modify", "one", "url", "--unset"), "cannot be unset"),
                        (("modify", "one", "profile"), "--unset"),
-                       (("default", "nope"), "no remote named 'nope'")):
+                       (("default", "nope"), "no remote named 'nope'"),
+                       (("rename", "one", "a.b"), "use letters, digits"),
+                       (("add", "x/y", "s3://b/p"), "use letters, digits")):
         bad = run_cli(root, "remote", *args, env=env, check=False)
         assert bad.code == 2 and says in bad.err and "Traceback" not in bad.err, (args, bad.err)
     assert run_cli(root, "remote", "default", env=env, check=False).code == 1  # none yet
