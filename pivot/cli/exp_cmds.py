@@ -69,15 +69,18 @@ def exp_save(name: str | None, as_json: bool) -> None:
 @exp_group.command("show")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 @click.option("--md", "as_md", is_flag=True, help="A Markdown table.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV: a header row, then one row per experiment.")
 @click.option("--sort-by", default=None, help="A metric (path:key) or param column to sort by.")
 @click.option("--only-changed", is_flag=True, help="Only columns whose value differs between rows.")
-def exp_show(as_json: bool, as_md: bool, sort_by: str | None, only_changed: bool) -> None:
+def exp_show(as_json: bool, as_md: bool, as_csv: bool, sort_by: str | None, only_changed: bool) -> None:
     """Every experiment and the workspace, with their params and metrics."""
     from pivot.api.exp import exp_show as show
 
     table = show(sort_by=sort_by, only_changed=only_changed)
     if as_json:
         _emit(table.to_json())
+    elif as_csv:
+        click.echo(table.csv(), nl=False)
     else:
         click.echo(table.markdown() if as_md else table.text())
 

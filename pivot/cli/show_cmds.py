@@ -17,15 +17,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _formats(func: F) -> F:
-    func = click.option("--md", "as_md", is_flag=True, help="Print a Markdown table.")(func)
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON only.")(func)
+    """--json, --md or --csv (as DVC's show and diff commands); one ``fmt`` parameter, "text" by default."""
+    func = click.option("--text", "fmt", flag_value="text", default=True, hidden=True)(func)
+    func = click.option("--csv", "fmt", flag_value="csv", help="Print CSV (a header row, then the rows).")(func)
+    func = click.option("--md", "fmt", flag_value="md", help="Print a Markdown table.")(func)
+    return click.option("--json", "fmt", flag_value="json", help="Print JSON only.")(func)
 
 
-def _emit(result: Any, as_json: bool, as_md: bool) -> None:
-    if as_json:
+def _emit(result: Any, fmt: str) -> None:
+    if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
-    elif as_md:
+    elif fmt == "md":
         click.echo(result.to_markdown())
+    elif fmt == "csv":
+        click.echo(result.to_csv(), nl=False)
     else:
         click.echo(result.to_text())
 
@@ -45,11 +50,11 @@ def metrics() -> None:
 @click.option("--rev", default=None, help="A git revision instead of the workspace.")
 @_precision
 @_formats
-def metrics_show(targets: tuple[str, ...], rev: str | None, precision: int, as_json: bool, as_md: bool) -> None:
+def metrics_show(targets: tuple[str, ...], rev: str | None, precision: int, fmt: str) -> None:
     """Every metric of TARGETS (stages or paths; default all), nested keys flattened."""
     from pivot.show import api
 
-    _emit(api.metrics(list(targets), rev=rev, precision=precision), as_json, as_md)
+    _emit(api.metrics(list(targets), rev=rev, precision=precision), fmt)
 
 
 @metrics.command("diff")
@@ -60,11 +65,11 @@ def metrics_show(targets: tuple[str, ...], rev: str | None, precision: int, as_j
 @_precision
 @_formats
 def metrics_diff(a_rev: str, b_rev: str | None, targets: tuple[str, ...], all_: bool, precision: int,
-                 as_json: bool, as_md: bool) -> None:
+                 fmt: str) -> None:
     """Metrics changed from A_REV (default HEAD) to B_REV (default: the workspace)."""
     from pivot.show import api
 
-    _emit(api.metrics_diff(a_rev, b_rev, targets=list(targets), all=all_, precision=precision), as_json, as_md)
+    _emit(api.metrics_diff(a_rev, b_rev, targets=list(targets), all=all_, precision=precision), fmt)
 
 
 @click.group()
@@ -76,11 +81,11 @@ def params() -> None:
 @click.argument("stages", nargs=-1)
 @click.option("--rev", default=None, help="What the results at this git revision were made with.")
 @_formats
-def params_show(stages: tuple[str, ...], rev: str | None, as_json: bool, as_md: bool) -> None:
+def params_show(stages: tuple[str, ...], rev: str | None, fmt: str) -> None:
     """Effective params per stage: defaults merged with params.yaml (shell stages: the keys they read)."""
     from pivot.show import api
 
-    _emit(api.params(list(stages), rev=rev), as_json, as_md)
+    _emit(api.params(list(stages), rev=rev), fmt)
 
 
 @params.command("diff")
@@ -89,12 +94,11 @@ def params_show(stages: tuple[str, ...], rev: str | None, as_json: bool, as_md: 
 @click.option("--stages", "-s", multiple=True, help="Only these stages.")
 @_all
 @_formats
-def params_diff(a_rev: str, b_rev: str | None, stages: tuple[str, ...], all_: bool, as_json: bool,
-                as_md: bool) -> None:
+def params_diff(a_rev: str, b_rev: str | None, stages: tuple[str, ...], all_: bool, fmt: str) -> None:
     """Params changed from A_REV (default HEAD) to B_REV (default: the workspace), per stage."""
     from pivot.show import api
 
-    _emit(api.params_diff(a_rev, b_rev, stages=list(stages), all=all_), as_json, as_md)
+    _emit(api.params_diff(a_rev, b_rev, stages=list(stages), all=all_), fmt)
 
 
 @click.group()
@@ -109,10 +113,10 @@ def _plot_options(func: F) -> F:
     return _formats(func)
 
 
-def _write_plots(result: Any, out: str, open_: bool, as_json: bool, as_md: bool) -> None:
+def _write_plots(result: Any, out: str, open_: bool, fmt: str) -> None:
     target = result.write(Path(out))
-    if as_json or as_md:
-        _emit(result, as_json, as_md)
+    if fmt != "text":
+        _emit(result, fmt)
     else:
         click.echo(result.to_text())
         click.echo(f"wrote {target}")
@@ -125,34 +129,33 @@ def _write_plots(result: Any, out: str, open_: bool, as_json: bool, as_md: bool)
 @plots.command("show")
 @click.argument("targets", nargs=-1)
 @_plot_options
-def plots_show(targets: tuple[str, ...], out: str, open_: bool, as_json: bool, as_md: bool) -> None:
+def plots_show(targets: tuple[str, ...], out: str, open_: bool, fmt: str) -> None:
     """One chart per plot of TARGETS (stages or paths; default all) in the workspace."""
     from pivot.show import api
 
-    _write_plots(api.plots(list(targets)), out, open_, as_json, as_md)
+    _write_plots(api.plots(list(targets)), out, open_, fmt)
 
 
 @plots.command("diff")
 @click.argument("revs", nargs=-1)
 @click.option("--targets", "-t", multiple=True, help="Only these stages or plot paths.")
 @_plot_options
-def plots_diff(revs: tuple[str, ...], targets: tuple[str, ...], out: str, open_: bool, as_json: bool,
-               as_md: bool) -> None:
+def plots_diff(revs: tuple[str, ...], targets: tuple[str, ...], out: str, open_: bool, fmt: str) -> None:
     """Each plot with one series per revision: none -> HEAD and workspace; one -> REV and workspace."""
     from pivot.show import api
 
-    _write_plots(api.plots_diff(list(revs), targets=list(targets)), out, open_, as_json, as_md)
+    _write_plots(api.plots_diff(list(revs), targets=list(targets)), out, open_, fmt)
 
 
 @click.command("diff")
 @click.argument("a_rev", default="HEAD")
 @click.argument("b_rev", required=False)
 @_formats
-def diff(a_rev: str, b_rev: str | None, as_json: bool, as_md: bool) -> None:
+def diff(a_rev: str, b_rev: str | None, fmt: str) -> None:
     """Outputs and tracked data added, deleted or modified from A_REV (HEAD) to B_REV (workspace)."""
     from pivot.show import api
 
-    _emit(api.diff(a_rev, b_rev), as_json, as_md)
+    _emit(api.diff(a_rev, b_rev), fmt)
 
 
 @click.command("get")

@@ -61,6 +61,11 @@ class ExpTable:
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in self.cells()]
         return "\n".join(lines)
 
+    def csv(self) -> str:
+        from pivot.show.tables import csv_text
+
+        return csv_text(self.header(), self.cells())
+
     def text(self) -> str:
         rows = [self.header(), *self.cells()]
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -1,4 +1,4 @@
-"""Rows to text, Markdown and HTML: the three faces of every show/diff result."""
+"""Rows to text, Markdown, CSV and HTML: the faces of every show/diff result."""
 
 from __future__ import annotations
 
@@ -30,6 +30,18 @@ def markdown(headers: Row, rows: Sequence[Row]) -> str:
     return "\n".join([line(headers), "|" + "|".join("---" for _ in headers) + "|", *(line(r) for r in rows)])
 
 
+def csv_text(headers: Row, rows: Sequence[Row]) -> str:
+    """A header row then the rows, as Python's csv module writes them (quoted where needed)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
 class TableResult:
     """Base of the typed results: subclasses give ``caption``, ``headers``, ``rows`` and ``to_json``."""
 
@@ -46,6 +58,9 @@ class TableResult:
     def to_markdown(self) -> str:
         return markdown(self.headers, self.rows())
 
+    def to_csv(self) -> str:
+        return csv_text(self.headers, self.rows())
+
     def to_text(self) -> str:
         rows = self.rows()
         return html.text(self.caption, self.headers, rows) if rows else self.empty
@@ -57,4 +72,4 @@ class TableResult:
         return html.table(self.caption, self.headers, self.rows())
 
 
-__all__ = ["Row", "TableResult", "cell", "markdown"]
+__all__ = ["Row", "TableResult", "cell", "csv_text", "markdown"]

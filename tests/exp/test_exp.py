@@ -6,7 +6,9 @@ Real git repositories, real subprocess CLI runs, a real LocalCluster.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import shutil
 import subprocess
@@ -102,6 +104,8 @@ def test_grid_runs_shared_stages_once_and_leaves_the_workspace(tmp_path: Path) -
         assert e["metrics"]["metrics.json:score"] == expected
     md = run_cli(root, "exp", "show", "--md", "--only-changed").out.splitlines()
     assert md[0].startswith("| name |") and set(md[1]) <= {"|", "-"} and len(md) == 2 + 7
+    table = list(csv.reader(io.StringIO(run_cli(root, "exp", "show", "--csv", "--only-changed").out)))
+    assert table[0][0] == "name" and len(table) == 1 + 7 and len({len(r) for r in table}) == 1
     _compare_two(root, exps)
 
     again = run_cli(root, "exp", "run", *GRID, "--json").json()["experiments"]

@@ -113,6 +113,19 @@ def test_markdown_tables_are_valid(project: Path) -> None:
     _check_markdown(run_cli(project, "params", "show", "--md").out, 3)
 
 
+def test_csv_holds_the_same_rows_as_markdown(project: Path) -> None:
+    """`--csv`, as DVC's show and diff commands have it: the same header and rows, CSV-quoted."""
+    import csv
+    import io
+
+    for args, columns in ((("metrics", "diff", "HEAD~1", "HEAD"), 6), (("params", "diff", "HEAD~1", "HEAD"), 6),
+                          (("metrics", "show"), 4), (("params", "show"), 3)):
+        md = _check_markdown(run_cli(project, *args, "--md").out, columns)
+        rows = list(csv.reader(io.StringIO(run_cli(project, *args, "--csv").out)))
+        assert rows == [[c.replace("\\|", "|") for c in row] for row in md], args
+    assert run_cli(project, "metrics", "show", "--csv", "--json").json()["metrics"]  # the last flag wins
+
+
 def test_without_git_the_workspace_works_and_revisions_are_a_user_error(project: Path) -> None:
     import shutil
 
