@@ -51,7 +51,7 @@ SECONDS: dict[str, int] = {
     "cluster/test_scripts.py": 14,
     "cli/test_doctor.py": 17,
     "cli/test_install_hooks.py": 10,
-    "cli/test_move.py": 15,
+    "cli/test_move.py": 7,
     "migrate/test_export_dvc.py": 13,
     "notebooks/test_kernel_cluster_s3.py": 13,
     "show/test_plots.py": 13,
