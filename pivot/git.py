@@ -35,6 +35,15 @@ class GitError(UserError):
     """A revision argument cannot be served: no git, not a repository, unknown revision."""
 
 
+def run(cwd: str | Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``git -C cwd ARGS`` as text; a GitError naming git's last line of complaint when ``check``."""
+    done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        problem = done.stderr.strip().splitlines()
+        raise GitError(f"git {args[0]}: {problem[-1] if problem else 'failed'}")
+    return done
+
+
 @dataclass(frozen=True)
 class Commit:
     sha: str

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import shlex
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -36,15 +35,15 @@ HOOKS = {
 
 def hooks_dir(root: Path) -> tuple[Path, str]:
     """Where git looks for this repository's hooks, and the project's folder inside the repository."""
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise UserError(f"{root} is not in a git repository: `pivot install` adds git hooks "
-                            "(run `git init` first)", path=str(root))
-        return done.stdout.strip()
+    from pivot import git
 
-    hooks = Path(git("rev-parse", "--git-path", "hooks"))
-    return (hooks if hooks.is_absolute() else root / hooks), git("rev-parse", "--show-prefix")
+    done = git.run(root, "rev-parse", "--git-path", "hooks", "--show-prefix", check=False)
+    if done.returncode != 0:
+        raise UserError(f"{root} is not in a git repository: `pivot install` adds git hooks "
+                        "(run `git init` first)", path=str(root))
+    hooks_line, _, prefix = done.stdout.partition("\n")
+    hooks = Path(hooks_line.strip())
+    return (hooks if hooks.is_absolute() else root / hooks), prefix.strip()
 
 
 def script(name: str, prefix: str) -> str:

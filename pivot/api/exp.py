@@ -101,31 +101,19 @@ def exp_apply(name: str, *, force: bool = False, root: str | os.PathLike[str] | 
     from pivot.api.data import restore, unsaved_changes
     from pivot.errors import UnsavedChangesError
     from pivot.lockfile import LockRecord
-    from pivot.project import config_edit
     from pivot.project.lock import project_lock
-    from pivot.safepath import check_writable
 
     with session(root, cwd) as s, project_lock(s.ws.layout.project_lock, wait=True):
         record = records.load(s.ws.odb, name)
-        checked, refused = records.checked_locks(record)
-        if refused:
-            raise UserError(f"experiment {name!r}: the lock of {refused[0]} is unreadable or names a path outside "
-                            f"the project or inside {s.ws.layout.state_dir.name}/; refusing to apply it", path=name)
-        locks: list[LockRecord] = list(checked.values())
+        locks: list[LockRecord] = list(records.applicable(record).values())
+        overrides = grid.recorded(record.params)
         items = [(o.path, o.digest, o.is_dir) for lock in locks for o in lock.outs]
         kept = set() if force else unsaved_changes(s.ws, items)
         if kept:
             raise UnsavedChangesError(f"applying {name} would replace your changes to {', '.join(sorted(kept)[:5])}: "
                                       "their bytes are in no cache (`pivot commit STAGE` records them; "
                                       "`pivot exp apply --force` discards them); nothing was written", path=name)
-        targets = [(grid.parse_override(f"{shown}=0")[0], value) for shown, value in record.params.items()]
-        for override, _ in targets:  # where each key lives (the value is the record's), checked first
-            check_writable(s.root, s.root / override.file, source=f"experiment {name}")
-        for override, value in targets:
-            path = s.root / override.file
-            doc = config_edit.load(path)
-            config_edit.set_value(doc, override.key, value)
-            config_edit.save(path, doc)
+        grid.write_overrides(s.root, overrides, f"experiment {name}")
         for lock in locks:
             s.ws.write_lock(lock)
         restore(s.ws, items)
@@ -140,13 +128,7 @@ def exp_branch(name: str, branch: str, *, root: str | os.PathLike[str] | None = 
 
     with session(root, cwd) as s:
         record = records.load(s.ws.odb, name)
-        checked, refused = records.checked_locks(record)
-        if refused:
-            raise UserError(f"experiment {name!r}: the lock of {refused[0]} is unreadable or names a path outside "
-                            f"the project or inside {s.ws.layout.state_dir.name}/; refusing it", path=name)
-        for shown in record.params:  # every params file checked before git is touched
-            grid.parse_override(f"{shown}=0")
-        return make_branch(s.root, record, checked, branch)
+        return make_branch(s.root, record, records.applicable(record), grid.recorded(record.params), branch)
 
 
 def exp_remove(names: Sequence[str], *, root: str | os.PathLike[str] | None = None,

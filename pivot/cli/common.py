@@ -27,3 +27,12 @@ def config_file(global_: bool) -> Path:
     from pivot.project import config_edit
 
     return config_edit.config_path(None if global_ else root_or_none(), global_=global_)
+
+
+def project_config() -> Any:
+    """The configuration in force here (the project's file over the global one), or the global
+    one alone outside a project."""
+    from pivot.project.config import Config
+
+    root = root_or_none()
+    return Config.load(root / ".pivot" / "config.yaml" if root else Path("/nonexistent"))

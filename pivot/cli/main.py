@@ -5,7 +5,6 @@ Heavy modules are imported inside commands so `pivot --help` stays fast.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from pivot import __version__
+from pivot.cli.common import emit as emit_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,10 +74,6 @@ def quiet_option(func: F) -> F:
 def downstream_option(func: F) -> F:
     return click.option("--downstream", is_flag=True,
                         help="The targets and every stage that depends on them (not their upstream).")(func)
-
-
-def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
 
 @cli.command()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from pivot.cli.common import config_file, emit, root_or_none
+from pivot.cli.common import config_file, emit, project_config, root_or_none
 
 
 # -- remote ------------------------------------------------------------------------------------
@@ -54,10 +54,8 @@ def remote_add(name: str, url: str, default: bool, endpoint_url: str | None, for
 @click.option("--json", "as_json", is_flag=True)
 def remote_list(as_json: bool) -> None:
     """Every remote, its URL and which one is the default."""
-    from pivot.project.config import Config
 
-    root = root_or_none()
-    config = Config.load(root / ".pivot" / "config.yaml" if root else Path("/nonexistent"))
+    config = project_config()
     default = config.get("core.remote")
     rows = []
     for name, entry in sorted((config.get("remotes") or {}).items()):
@@ -156,12 +154,11 @@ def remote_default(name: str | None, unset: bool, global_: bool) -> None:
 
     from pivot.errors import UserError
     from pivot.project import config_edit
-    from pivot.project.config import Config
 
     path = config_file(global_)
+    merged = project_config()
     if name is None and not unset:
-        root = root_or_none()
-        chosen = Config.load(root / ".pivot" / "config.yaml" if root else Path("/nonexistent")).get("core.remote")
+        chosen = merged.get("core.remote")
         if not chosen:
             click.echo("no default remote", err=True)
             sys.exit(1)
@@ -172,9 +169,7 @@ def remote_default(name: str | None, unset: bool, global_: bool) -> None:
         config_edit.unset_value(doc, config_edit.DEFAULT_REMOTE)
     else:
         assert name is not None
-        root = root_or_none()
-        known = Config.load(root / ".pivot" / "config.yaml" if root else Path("/nonexistent")).get("remotes") or {}
-        if name not in known and config_edit.get_value(doc, f"{config_edit.REMOTES}.{name}") is None:
+        if name not in (merged.get("remotes") or {}) and config_edit.get_value(doc, f"{config_edit.REMOTES}.{name}") is None:
             raise UserError(f"no remote named {name!r} (`pivot remote add {name} URL` first)")
         config_edit.set_value(doc, config_edit.DEFAULT_REMOTE, name)
     config_edit.save(path, doc)

@@ -10,15 +10,15 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from pivot import paths
 from pivot.errors import UserError
 from pivot.project.config_edit import parse_scalar
 from pivot.project.params import PARAMS_FILE
+from pivot.safepath import safe_path
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,33 @@ def parse_override(text: str) -> tuple[Override, list[Any]]:
         file = prefix
     else:
         file = f"{prefix.strip('/')}/{PARAMS_FILE}"
-    if not key or any(not part for part in key.split(".")) or ".." in file.split("/") or file.startswith("/"):
-        raise UserError(f"-S {text!r}: bad key {key!r} or file {file!r}", path=text)
-    if paths.is_inside_state_dir(posixpath.normpath(file)):  # Pivot's own config is no params file (rule 13)
-        raise UserError(f"-S {text!r}: {file} is inside {paths.STATE_DIR}/, which holds no params", path=text)
+    if not key or any(not part for part in key.split(".")):
+        raise UserError(f"-S {text!r}: bad key {key!r}", path=text)
+    # The project's one path check (rule 13: a record's keys may come from a remote): inside the
+    # project, not the root itself, and not into .pivot/, whose config is no params file.
+    file = safe_path(file, source=f"-S {text!r}")
     values = [parse_scalar(v.strip()) for v in raw.split(",")]
     return Override(file, key, where), values
+
+
+def recorded(params: Mapping[str, Any]) -> dict[Override, Any]:
+    """An experiment record's params (keys as `-S` names them) as overrides, every file checked."""
+    return {parse_override(f"{shown}=0")[0]: value for shown, value in params.items()}
+
+
+def write_overrides(root: Path, overrides: Mapping[Override, Any], source: str) -> list[str]:
+    """Each value into its params file under ``root`` (comments kept). Every file is checked for a
+    link leading outside ``root`` before any is written; returns the files written."""
+    from pivot.project import config_edit
+    from pivot.safepath import check_writable
+
+    for override in overrides:
+        check_writable(root, root / override.file, source=source)
+    for override, value in overrides.items():
+        doc = config_edit.load(root / override.file)
+        config_edit.set_value(doc, override.key, value)
+        config_edit.save(root / override.file, doc)
+    return sorted({o.file for o in overrides})
 
 
 def expand(options: Sequence[str]) -> list[dict[Override, Any]]:

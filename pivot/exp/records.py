@@ -78,6 +78,18 @@ def checked_locks(record: ExpRecord) -> tuple[dict[str, Any], list[str]]:
     return good, refused
 
 
+def applicable(record: ExpRecord) -> dict[str, Any]:
+    """The record's locks (LockRecords by stage), or a UserError when any is refused: what
+    `exp apply` and `exp branch` write must all pass (rule 13)."""
+    from pivot.paths import STATE_DIR
+
+    good, refused = checked_locks(record)
+    if refused:
+        raise UserError(f"experiment {record.name!r}: the lock of {refused[0]} is unreadable or names a path "
+                        f"outside the project or inside {STATE_DIR}/; refusing it", path=record.name)
+    return good
+
+
 def check_name(name: str) -> str:
     if not _NAME.fullmatch(name):
         raise UserError(f"experiment name {name!r}: use letters, digits, '.', '_' or '-'", path=name)

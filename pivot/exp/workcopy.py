@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pivot.errors import UserError
+from pivot.exp import grid
 from pivot.exp.grid import Override
 from pivot.project import config_edit
 from pivot.project.layout import Layout
@@ -62,11 +63,7 @@ def make_copy(root: Path, cache_url: str, overrides: Mapping[Override, Any], par
     doc = config_edit.load(config)
     config_edit.set_value(doc, "cache.dir", cache_url)
     config_edit.save(config, doc)
-    for override, value in overrides.items():
-        path = dest / override.file
-        params = config_edit.load(path)
-        config_edit.set_value(params, override.key, value)
-        config_edit.save(path, params)
+    grid.write_overrides(dest, overrides, "exp run")
     return dest
 
 
